@@ -1,0 +1,134 @@
+"""Why the reviewer decided as it did: reason codes from a rationale.
+
+The reasons and the words that state them live in
+``ontology/vocab/reasons.ttl`` (see its header for how cue patterns, blocking
+patterns, suppression and defaults work). This module only applies them:
+sentence by sentence, then the outcome, treatment and quantity rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import rdflib
+
+from imrkg.loader.vocab import IMR, Vocabulary, load_vocabulary
+
+_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z(\"])|;\s+")
+EXCEEDS = "EXCEEDS_GUIDELINE_QUANTITY"
+
+
+@dataclass(frozen=True)
+class ReasonRule:
+    """One reason concept with its compiled patterns."""
+
+    code: str
+    iri: str
+    label: str
+    cues: tuple[re.Pattern[str], ...]
+    blockers: tuple[re.Pattern[str], ...]
+    suppresses: frozenset[str]
+    default_for: frozenset[str]
+    implied_by_outcome: frozenset[str]
+    implied_for_treatment: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A reason and the sentence (``[start, end)`` in the rationale) that states it."""
+
+    code: str
+    start: int
+    end: int
+
+
+def _compile(
+    vocabulary: Vocabulary, node: rdflib.URIRef, prop: rdflib.URIRef
+) -> tuple[re.Pattern[str], ...]:
+    return tuple(
+        re.compile(str(p), re.I) for p in sorted(vocabulary.graph.objects(node, prop), key=str)
+    )
+
+
+def _codes(vocabulary: Vocabulary, node: rdflib.URIRef, prop: rdflib.URIRef) -> frozenset[str]:
+    return frozenset(str(o) for o in vocabulary.graph.objects(node, prop))
+
+
+@cache
+def reason_rules() -> tuple[ReasonRule, ...]:
+    """The reasons of the vocabulary, with their patterns compiled."""
+    vocabulary = load_vocabulary()
+    rules = []
+    for concept in sorted(vocabulary.in_scheme("reason"), key=lambda c: c.iri):
+        node = rdflib.URIRef(concept.iri)
+        rules.append(
+            ReasonRule(
+                code=concept.notation or concept.label,
+                iri=concept.iri,
+                label=concept.label,
+                cues=_compile(vocabulary, node, IMR.cuePattern),
+                blockers=_compile(vocabulary, node, IMR.blockingPattern),
+                suppresses=_codes(vocabulary, node, IMR.suppresses),
+                default_for=_codes(vocabulary, node, IMR.defaultForOutcome),
+                implied_by_outcome=_codes(vocabulary, node, IMR.impliedByOutcome),
+                implied_for_treatment=_codes(vocabulary, node, IMR.impliedForTreatment),
+            )
+        )
+    return tuple(rules)
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """``[start, end)`` of each sentence of a rationale."""
+    spans, start = [], 0
+    for match in _SENTENCE.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def stated_reasons(rationale: str) -> list[Evidence]:
+    """The reasons the rationale's sentences state, in order of first statement."""
+    rules = reason_rules()
+    by_iri = {rule.iri: rule for rule in rules}
+    found: list[Evidence] = []
+    for start, end in sentences(rationale):
+        sentence = rationale[start:end]
+        stated = [
+            rule
+            for rule in rules
+            if any(c.search(sentence) for c in rule.cues)
+            and not any(b.search(sentence) for b in rule.blockers)
+        ]
+        suppressed = {by_iri[s].code for rule in stated for s in rule.suppresses if s in by_iri}
+        found.extend(
+            Evidence(rule.code, start, end) for rule in stated if rule.code not in suppressed
+        )
+    return found
+
+
+def decide_reasons(
+    rationale: str, outcome_iri: str, treatment_lineage: list[str], over_limit: bool
+) -> tuple[list[str], list[Evidence]]:
+    """The reason codes of an item, and the sentences behind them.
+
+    ``treatment_lineage`` is the treatment concept and its ancestors;
+    ``over_limit`` whether the item asks for more than its guideline limit.
+    """
+    rules = reason_rules()
+    implied = [r.code for r in rules if outcome_iri in r.implied_by_outcome]
+    if implied:
+        return implied, []
+    evidence = stated_reasons(rationale)
+    codes = list(dict.fromkeys(e.code for e in evidence))
+    for rule in rules:
+        if rule.implied_for_treatment & set(treatment_lineage) and rule.code not in codes:
+            codes.append(rule.code)
+    if over_limit and EXCEEDS not in codes:
+        codes.append(EXCEEDS)
+    if not codes:
+        codes = [r.code for r in rules if outcome_iri in r.default_for]
+    return codes, evidence
