@@ -251,7 +251,10 @@ def _case_summary(nt: NormalizedText, section: Field, record: LetterRecord) -> N
         record.prior_treatments.append(
             PriorTreatment(found.text, _match_ref(nt, match), nt.span(found.start, found.end))
         )
-    for found in summary.medications(text, start, end):
+    def is_drug(s: int, e: int) -> bool:
+        return any(_drug_class(m.concept.iri) is not None for m in treatments.find_all(text, s, e))
+
+    for found in summary.medications(text, start, end, is_drug):
         match = treatments.first(text, found.start, found.end)
         record.medications.append(
             Medication(found.text, _match_ref(nt, match), nt.span(found.start, found.end))
@@ -400,12 +403,7 @@ def _treatment(nt: NormalizedText, match: Match | None, piece: request.Piece) ->
     ancestors = vocabulary.ancestors(concept.iri)
     category = vocabulary.inherited(concept.iri, IMR.dwcCategory)
     category_concept = vocabulary.concepts.get(str(category)) if category is not None else None
-    drug_class = None
-    lineage = [concept.iri, *ancestors]
-    if _PHARMACEUTICAL in lineage:
-        index = lineage.index(_PHARMACEUTICAL)
-        if index >= 1:
-            drug_class = vocabulary.concepts[lineage[index - 1]].label
+    drug_class = _drug_class(concept.iri)
     limit, unit = _guideline_limit(concept.iri, ancestors)
     return Treatment(
         label=concept.label,
@@ -419,6 +417,16 @@ def _treatment(nt: NormalizedText, match: Match | None, piece: request.Piece) ->
         guideline_limit_unit=unit,
         span=nt.span(match.start, match.end),
     )
+
+
+def _drug_class(iri: str) -> str | None:
+    """The label of a drug's class (the concept right under 'pharmaceutical'), None for non-drugs."""
+    vocabulary = load_vocabulary()
+    lineage = [iri, *vocabulary.ancestors(iri)]
+    if _PHARMACEUTICAL not in lineage:
+        return None
+    index = lineage.index(_PHARMACEUTICAL)
+    return vocabulary.concepts[lineage[index - 1]].label if index >= 1 else None
 
 
 def _guideline_limit(iri: str, ancestors: Iterable[str]) -> tuple[int | None, str | None]:

@@ -13,6 +13,7 @@ requested ones.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from imrkg.loader.values import DATE_PATTERN, date_from_match
@@ -66,12 +67,15 @@ def split_list(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """
     segment = text[start:end]
     separator = r";" if ";" in segment else r",(?:\s+(?:and|or)\s+)?"
+    protected = [(start + a, start + b) for a, b in _protected(segment)]
     pieces: list[tuple[int, int]] = []
     cursor = start
     for match in re.finditer(separator, segment):
+        if any(a <= start + match.start() < b for a, b in protected):
+            continue
         pieces.append((cursor, start + match.start()))
         cursor = start + match.end()
-    pieces.extend(_split_last_and(text, cursor, end))
+    pieces.extend(_split_last_and(text, cursor, end, protected))
     trimmed = [_trim(text, s, e) for s, e in pieces]
     trimmed = [(s, e) for s, e in trimmed if e > s]
     merged: list[tuple[int, int]] = []
@@ -89,9 +93,24 @@ def split_list(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return merged
 
 
-def _split_last_and(text: str, start: int, end: int) -> list[tuple[int, int]]:
+# Commas and "and" that do not separate entries: inside parentheses, and in the
+# ICD-10 wording "muscle, fascia and tendon" that letters copy into diagnoses.
+_UNSPLITTABLE = re.compile(
+    r"\([^()]*\)|\bmuscles?,?\s+(?:fascia,?\s+(?:and(?:/or)?\s+)?)?tendons?\b", re.I
+)
+
+
+def _protected(segment: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _UNSPLITTABLE.finditer(segment)]
+
+
+def _split_last_and(
+    text: str, start: int, end: int, protected: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
     pieces, cursor = [], start
     for match in re.finditer(r"^\s*and\s+|\s+and\s+", text[start:end]):
+        if any(a <= start + match.start() < b for a, b in protected):
+            continue
         if match.start() == 0:
             cursor = start + match.end()
             continue
@@ -101,8 +120,17 @@ def _split_last_and(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
-def _list_after(text: str, patterns: list[re.Pattern[str]], start: int, end: int) -> list[Found]:
-    """Entries of every enumeration that one of the patterns introduces, each sentence once."""
+def _list_after(
+    text: str,
+    patterns: list[re.Pattern[str]],
+    start: int,
+    end: int,
+    negated: re.Pattern[str] | None = None,
+) -> list[Found]:
+    """Entries of every enumeration that one of the patterns introduces, each
+    sentence once; with ``negated``, an enumeration whose sentence says before
+    it that it did not happen ("lack of documentation the patient has
+    undergone ...") is skipped."""
     found: list[Found] = []
     seen: set[tuple[int, int]] = set()
     for s_start, s_end in sentence_spans(text, start, end):
@@ -110,6 +138,8 @@ def _list_after(text: str, patterns: list[re.Pattern[str]], start: int, end: int
             match = pattern.search(text, s_start, s_end)
             if not match:
                 continue
+            if negated is not None and negated.search(text[s_start : match.start("list")]):
+                break
             list_end = match.end("list") if "list" in pattern.groupindex else s_end
             for e_start, e_end in split_list(text, match.start("list"), list_end):
                 if (e_start, e_end) not in seen:
@@ -128,7 +158,7 @@ _DIAGNOSIS_PATTERNS = [
         r"(?:noted\s+to\s+)?(?:include[sd]?|includes?|documented|listed|noted|recorded|consist\s+of|of|are|is|were|was)"
         r"\s*(?:as|is|to\s+include|:)?\s*:?\s+(?:an?\s+)?",
         r"\bdiagnoses\s*:\s*",
-        r"\b(?:undergoing|receiving|being\s+treated\s+for|under\s+treatment\s+for)\s+(?:treatment\s+for\s+)?(?:the\s+)?"
+        r"\b(?:undergoing|being\s+treated\s+for|under\s+treatment\s+for)\s+(?:treatments?\s+for\s+)?(?:the\s+)?"
         r"(?:diagnos(?:is|es)\s+of\s+)?",
         r"\bfiled\s+a\s+claim\s+for\s+",
         r"\bgiven\s+(?:a\s+)?diagnos(?:is|es)\s+of\s+(?:an?\s+)?",
@@ -139,7 +169,8 @@ _PRIOR_PATTERNS = [
     re.compile(p + _LIST, re.I)
     for p in (
         r"\btreatments?\s+(?:and\s+diagnostic\s+testing\s+|and\s+diagnostics\s+)?(?:to\s+date|rendered|thus\s+far|so\s+far|history)?\s*"
-        r"(?:has\s+|have\s+)?(?:been\s+)?(?:include[sd]?|included|consisted\s+of|consist\s+of)\s*:?\s+",
+        r"(?:has\s+|have\s+|was\s+|were\s+)?(?:been\s+)?(?:(?:noted|documented|reported|said)\s+to\s+)?"
+        r"(?:include[sd]?|included|consisted\s+of|consist\s+of)\s*:?\s+",
         r"\b(?:previous|prior|past|conservative|relevant)\s+(?:treatments?|care|therapies|therapy)\s+"
         r"(?:to\s+date\s+)?(?:has\s+|have\s+)?(?:been\s+)?(?:include[sd]?|included|consisted\s+of|were)\s*:?\s+",
         r"\b(?:has|have|had)\s+(?:been\s+)?(?:previously\s+)?treated\s+(?:conservatively\s+)?with\s+(?:the\s+following\s*:\s*)?",
@@ -149,11 +180,12 @@ _PRIOR_PATTERNS = [
 ]
 # Things that summaries list among "treatments" but that are not medical care.
 _NOT_TREATMENT = re.compile(r"\b(?:attorney|lawyer|legal|representation)\b", re.I)
+_NEGATED = re.compile(r"\b(?:no|not|never|lack|lacks|without|denie[sd]|absence)\b", re.I)
 
 _MEDICATION_PATTERNS = [
     re.compile(p + _LIST, re.I)
     for p in (
-        r"\b(?:current\s+|her\s+|his\s+|their\s+|the\s+)?medi\w{0,2}ations?\s+(?:have\s+|has\s+)?(?:include[sd]?|included|were|are|is|consist(?:s|ed)?\s+of|listed\s+as)\s*:?\s+",
+        r"\b(?:current\s+|her\s+|his\s+|their\s+|the\s+)?medi\w{0,2}ations?\s+(?:have\s+|has\s+|were\s+|was\s+)?(?:been\s+)?(?:(?:noted|documented|reported|listed)\s+to\s+)?(?:include[sd]?|included|were|are|is|consist(?:s|ed)?\s+of|listed\s+as)\s*:?\s+",
         r"\b(?:current\s+)?medi\w{0,2}ations?\s*:\s+",
         r"\b(?:is|was|are|were)\s+(?:currently\s+)?(?:taking|prescribed|maintained\s+on)\s+",
     )
@@ -226,15 +258,21 @@ def diagnoses(text: str, start: int, end: int) -> list[Found]:
 
 
 def prior_treatments(text: str, start: int, end: int) -> list[Found]:
+    found = _list_after(text, _PRIOR_PATTERNS, start, end, negated=_NEGATED)
+    return [f for f in found if not _NOT_TREATMENT.search(f.text)]
+
+
+def medications(text: str, start: int, end: int, is_drug: Callable[[int, int], bool]) -> list[Found]:
+    """Current medications. An entry must name a drug: a capitalized name, a
+    strength, or a word ``is_drug`` (for ``text[start:end]``) knows; "list not
+    provided" is not a medication."""
     return [
         f
-        for f in _list_after(text, _PRIOR_PATTERNS, start, end)
-        if not _NOT_TREATMENT.search(f.text)
+        for f in _list_after(text, _MEDICATION_PATTERNS, start, end)
+        if (f.text[:1].isupper() and len(f.text.split()) <= 4)
+        or re.search(r"\d\s*(?:mg|mcg|%|ml)\b", f.text, re.I)
+        or is_drug(f.start, f.end)
     ]
-
-
-def medications(text: str, start: int, end: int) -> list[Found]:
-    return _list_after(text, _MEDICATION_PATTERNS, start, end)
 
 
 def age_and_sex(text: str, start: int, end: int) -> tuple[Found | None, Found | None]:

@@ -105,6 +105,8 @@ def date_from_match(match: re.Match[str]) -> str | None:
         if month_number is None:
             return None
         month, day, year = month_number, int(match.group(6)), int(match.group(7))
+    if not 1900 <= year <= dt.date.today().year + 1:
+        return None  # a typo ("December 9, 3026") is not a date to keep
     try:
         return dt.date(year, month, day).isoformat()
     except ValueError:
