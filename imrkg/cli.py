@@ -9,7 +9,6 @@ error.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -89,7 +88,9 @@ def extract(paths: tuple[str, ...], output: Path | None, no_text: bool) -> None:
         sink = sys.stdout
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(
+        # written beside the target and renamed over it at the end, so that a failed
+        # run never leaves half a file behind
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
             "w", encoding="utf-8", dir=output.parent, prefix=f".{output.name}.", delete=False
         )
         sink, temp_name = handle, handle.name
@@ -113,7 +114,7 @@ def extract(paths: tuple[str, ...], output: Path | None, no_text: bool) -> None:
             extracted += 1
         if temp_name is not None:
             sink.close()
-            os.replace(temp_name, output)  # type: ignore[arg-type]
+            Path(temp_name).replace(output)  # type: ignore[arg-type]
             temp_name = None
     finally:
         if temp_name is not None:

@@ -176,11 +176,12 @@ class Treatment:
 
 @dataclass
 class BodyRegion:
-    """An anatomical region a request names, with its laterality."""
+    """An anatomical region a request names, with its laterality (the lower-cased
+    label of a laterality concept: "right", "left" or "bilateral")."""
 
     label: str
     iri: str | None = None
-    laterality: Literal["right", "left", "bilateral"] | None = None
+    laterality: str | None = None
     text: str | None = None
     span: Span | None = None
 

@@ -6,7 +6,7 @@ Section(s): ...][ Page(s): ...]" and "Decision based on Non-MTUS Citation
 <source>, <chapter>, <topic>", and MTUS sentences chain several guidelines
 with ", and": "MTUS Chronic Pain Medical Treatment 2016, Section(s):
 Compound drugs, and Opioid Treatment 2016, Section(s): 3.3 ...". Two
-generations of wording exist: 2013–2015 ("MTUS Chronic Pain Treatment
+generations of wording exist: 2013-2015 ("MTUS Chronic Pain Treatment
 Guidelines 9792.20 - 9792.26 Page(s): 60") and 2016 on ("... 2016,
 Section(s): Opioids ...").
 
@@ -111,12 +111,12 @@ def guideline_index() -> GuidelineIndex:
 
 def _segments(line: str) -> list[tuple[int, int]]:
     """``[start, end)`` of each 'Decision based on ...' sentence of the line."""
-    starts = [m.end() for m in _DECISION_BASED.finditer(line)]
-    if not starts:
+    matches = list(_DECISION_BASED.finditer(line))
+    if not matches:
         preamble = _PREAMBLE.search(line)
         return [(preamble.end() if preamble else 0, len(line))]
-    ends = [m.start() for m in _DECISION_BASED.finditer(line)][1:] + [len(line)]
-    return list(zip(starts, ends, strict=True))
+    ends = [m.start() for m in matches[1:]]
+    return list(zip([m.end() for m in matches], [*ends, len(line)], strict=True))
 
 
 def _opens_piece(line: str, previous_end: int, match: Match, in_section: bool) -> bool:
@@ -149,7 +149,12 @@ def read_citations(line: str) -> list[Cited]:
                 pieces.append(_new_piece(index, gid, match, top))
                 continue
             in_section = "section(s)" in line[current.end : match.start].lower()
-            if not top and not in_section and gid == current.guideline and current.chapter is None:
+            if gid == current.guideline and not line[current.end : match.start].strip(" ()"):
+                # two names of one guideline side by side: "Other Medical Treatment Guidelines AANEM"
+                current.end = match.end
+            elif (
+                not top and not in_section and gid == current.guideline and current.chapter is None
+            ):
                 # "MTUS ACOEM Chapter 12 Low Back Complaints", "ODG Low Back": the named guideline's chapter
                 _set_chapter(index, current, match)
                 current.end = match.end
@@ -205,7 +210,14 @@ def _details(line: str, piece: Cited, end: int) -> None:
         rest = rest[: pages.start()] + rest[pages.end() :]
     section = _SECTION.search(rest)
     text = section.group("section") if section else rest
-    text = re.sub(r",?\s+and\s*$", "", text.strip()).strip(" .,;:-()")
+    text = re.sub(r",?\s+and\s*$", "", text.strip()).strip(" .,;:-")
+    while (
+        text.startswith(")")
+        or text.endswith("(")
+        or (text.endswith(")") and text.count(")") > text.count("("))
+    ):
+        text = text[1:] if text.startswith(")") else text[:-1]
+        text = text.strip(" .,;:-")
     text = re.sub(
         r"^\(?(?:ODG|Acute\s*(?:&|and)\s*Chronic)\)?\s*[,:-]?\s*", "", text, flags=re.I
     ).strip(" .,;:-")

@@ -25,7 +25,7 @@ from imrkg.loader.layout import REFLOW_RULES, Field, ItemBlock, LetterLayout, pa
 from imrkg.loader.read import NormalizedText, normalize, read_document
 from imrkg.loader.reasons import decide_reasons
 from imrkg.loader.values import parse_date
-from imrkg.loader.vocab import IMR, SCHEMES, Concept, Match, load_vocabulary, matcher
+from imrkg.loader.vocab import IMR, SCHEMES, Concept, Match, known_words, load_vocabulary, matcher
 from imrkg.record import (
     BodyRegion,
     ConceptRef,
@@ -51,10 +51,12 @@ from imrkg.record import (
 
 OUTCOME_BASE = SCHEMES["outcome"] + "/"
 _PHARMACEUTICAL = SCHEMES["treatment"] + "/pharmaceutical"
+
+
 def extract_letter(path: str | Path) -> LetterRecord:
     """Read one letter file into its record (raises :class:`~imrkg.errors.LetterError`)."""
     document = read_document(path)
-    text = normalize(document, REFLOW_RULES)
+    text = normalize(document, REFLOW_RULES, known_words())
     layout = parse_layout(text)
     return build_record(text, layout)
 
@@ -189,7 +191,9 @@ def _reviewer(nt: NormalizedText, layout: LetterLayout) -> Reviewer:
             if not specialties:
                 s, e = prose.start + match.start("spec"), prose.start + match.end("spec")
                 found = matcher("specialty").find_all(text, s, e)
-                specialties = [(m.start, m.end) for m in found] or _entries(text, s, e, r",|\s+and\s+")
+                specialties = [(m.start, m.end) for m in found] or _entries(
+                    text, s, e, r",|\s+and\s+"
+                )
                 reviewer.spans["specialties"] = nt.span(s, e)
             if not licensure:
                 s, e = prose.start + match.start("states"), prose.start + match.end("states")
@@ -251,6 +255,7 @@ def _case_summary(nt: NormalizedText, section: Field, record: LetterRecord) -> N
         record.prior_treatments.append(
             PriorTreatment(found.text, _match_ref(nt, match), nt.span(found.start, found.end))
         )
+
     def is_drug(s: int, e: int) -> bool:
         return any(_drug_class(m.concept.iri) is not None for m in treatments.find_all(text, s, e))
 
@@ -365,7 +370,9 @@ def _item(nt: NormalizedText, block: ItemBlock) -> Item:
         if item.treatment and item.treatment.iri
         else []
     )
-    codes, evidence = decide_reasons(rationale_text, OUTCOME_BASE + outcome, lineage, _over_limit(item))
+    codes, evidence = decide_reasons(
+        rationale_text, OUTCOME_BASE + outcome, lineage, _over_limit(item)
+    )
     item.reasons = codes
     base = block.rationale.start if block.rationale is not None else 0
     reasons_by_code = {c.notation: c for c in load_vocabulary().in_scheme("reason")}
@@ -457,7 +464,11 @@ def _over_limit(item: Item) -> bool:
     """Whether the item asks for more than its treatment's guideline limit: more
     visits than a visit limit, or a longer time than a time limit."""
     treatment = item.treatment
-    if treatment is None or treatment.guideline_limit is None or treatment.guideline_limit_unit is None:
+    if (
+        treatment is None
+        or treatment.guideline_limit is None
+        or treatment.guideline_limit_unit is None
+    ):
         return False
     limit, unit = treatment.guideline_limit, treatment.guideline_limit_unit
     if _counts(unit):
@@ -470,7 +481,7 @@ def _over_limit(item: Item) -> bool:
 @cache
 def _lateralized() -> frozenset[str]:
     graph = load_vocabulary().graph
-    return frozenset(str(s) for s, o in graph.subject_objects(IMR.lateralized) if bool(o.toPython()))
+    return frozenset(str(s) for s, o in graph.subject_objects(IMR.lateralized) if str(o) == "true")
 
 
 def _regions(nt: NormalizedText, piece: request.Piece) -> list[BodyRegion]:
@@ -492,19 +503,27 @@ def _regions(nt: NormalizedText, piece: request.Piece) -> list[BodyRegion]:
                 m.concept.label.lower()
                 for m in reversed(sides)
                 if (m.start, m.end) == (match.start, match.end)
-                or (floor <= m.start and m.end <= match.start and len(text[m.end : match.start].split()) <= 2)
+                or (
+                    floor <= m.start
+                    and m.end <= match.start
+                    and len(text[m.end : match.start].split()) <= 2
+                )
             ),
             None,
         )
-        if side is None and previous is not None and match.concept.iri in lateralized:
-            if re.fullmatch(r"\s*(?:,|and|&|/|or)?\s*(?:and\s+)?", text[previous[1] : match.start]):
-                side = previous[0]
+        if (
+            side is None
+            and previous is not None
+            and match.concept.iri in lateralized
+            and re.fullmatch(r"\s*(?:,|and|&|/|or)?\s*(?:and\s+)?", text[previous[1] : match.start])
+        ):
+            side = previous[0]
         named = seen.get(match.concept.iri)
         if named is None:
             seen[match.concept.iri] = BodyRegion(
                 match.concept.label,
                 match.concept.iri,
-                side,  # type: ignore[arg-type]
+                side,
                 text[match.start : match.end],
                 nt.span(match.start, match.end),
             )

@@ -45,7 +45,8 @@ def _codes_module() -> ModuleType:
         warnings.simplefilter("ignore", DeprecationWarning)
         import simple_icd_10_cm
 
-    return simple_icd_10_cm
+    module: ModuleType = simple_icd_10_cm
+    return module
 
 
 @cache
@@ -75,9 +76,9 @@ def _index() -> dict[frozenset[str], tuple[str, str]]:
             index[key] = (roots[0], cm.get_description(roots[0]))
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=cache_file.parent, delete=False) as fh:
-            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(fh.name, cache_file)
+        with tempfile.NamedTemporaryFile("wb", dir=cache_file.parent, delete=False) as out:
+            pickle.dump(index, out, protocol=pickle.HIGHEST_PROTOCOL)
+        Path(out.name).replace(cache_file)
     except OSError:
         pass  # a read-only home only costs the rebuild next time
     return index

@@ -434,11 +434,10 @@ def _professional_items(text: str, layout: LetterLayout) -> list[ItemBlock]:
         return []
     items: list[ItemBlock] = []
     for number, (start, _, end) in _numbered_entries(text, issues).items():
-        marker = None
-        for marker in _OUTCOME.finditer(text, start, end):
-            pass
-        if marker is None:
+        markers = list(_OUTCOME.finditer(text, start, end))
+        if not markers:
             continue
+        marker = markers[-1]
         _, heading, request, outcome = _split_heading(text, start, marker)
         items.append(
             ItemBlock(number, heading, request, outcome, start=heading.start, end=heading.end)

@@ -106,6 +106,34 @@ _PAGE_NUMBER = re.compile(
     r"^(?:page\s*\d+(?:\s*(?:of|/)\s*\d+)?|-\s*\d+\s*-|\d+\s*(?:of|/)\s*\d+|\d{1,3})$", re.I
 )
 _WORD = re.compile(r"[A-Za-z]+")
+# Prefixes English writes with a hyphen ("anti-anxiety", "re-evaluation").
+_PREFIXES = frozenset(
+    [
+        "anti",
+        "non",
+        "pre",
+        "post",
+        "re",
+        "self",
+        "co",
+        "semi",
+        "multi",
+        "well",
+        "ex",
+        "sub",
+        "inter",
+        "intra",
+        "extra",
+        "ultra",
+        "over",
+        "under",
+        "counter",
+        "cross",
+        "mid",
+        "bi",
+        "tri",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -298,14 +326,28 @@ def _drop_seed_blank_lines(lines: list[_Line]) -> list[_Line | None]:
     every line that some extractors emit, which goes."""
     filled = [i for i, ln in enumerate(lines) if ln.chars]
     doubled = sum(1 for i in filled if i + 1 < len(lines) and lines[i + 1].raw_empty)
-    seeded = len(filled) >= 5 and doubled >= 0.7 * len(filled)
-    out: list[_Line | None] = []
+    seeded = len(filled) >= 3 and doubled >= 0.7 * len(filled)
+    # the page of the nearest line with text before and after each line, in two passes
+    before: list[int | None] = []
+    last: int | None = None
     for ln in lines:
+        before.append(last)
+        if ln.chars:
+            last = ln.page
+    after: list[int | None] = [None] * len(lines)
+    last = None
+    for index in range(len(lines) - 1, -1, -1):
+        after[index] = last
+        if lines[index].chars:
+            last = lines[index].page
+    out: list[_Line | None] = []
+    for index, ln in enumerate(lines):
         if ln.chars:
             out.append(ln)
         elif seeded and ln.raw_empty:
             continue
-        elif out and out[-1] is not None:
+        elif out and out[-1] is not None and before[index] == ln.page == after[index]:
+            # a blank line between one page's text and the next says nothing about paragraphs
             out.append(None)
     return out
 
@@ -353,30 +395,47 @@ def _is_caps_heading(text: str) -> bool:
     return len(letters) >= 4 and all(c.isupper() for c in letters)
 
 
-def _lexicon(lines: list[_Line | None]) -> set[str]:
-    words: set[str] = set()
+def _lexicon(lines: list[_Line | None], extra: frozenset[str]) -> set[str]:
+    """Words the letter uses twice or more (a fragment of a broken word occurs
+    once), and the caller's known words."""
+    counts: Counter[str] = Counter()
     for ln in lines:
         if ln is not None:
             text = ln.text.replace(_SOFT_HYPHEN, " ")
-            words.update(w.lower() for w in _WORD.findall(text))
-            words.update(w.lower() for w in re.findall(r"[A-Za-z]+-[A-Za-z]+", text))
-    return words
+            counts.update(w.lower() for w in _WORD.findall(text))
+            counts.update(w.lower() for w in re.findall(r"[A-Za-z]+-[A-Za-z]+", text))
+    return {w for w, n in counts.items() if n >= 2} | extra
 
 
 def _keep_hyphen(left: str, right: str, lexicon: set[str]) -> bool:
-    """Whether a word hyphenated at a line break keeps its hyphen: it goes when
-    the letter spells the joined word elsewhere and never the hyphenated one."""
+    """Whether a word hyphenated at a line break keeps its hyphen.
+
+    It stays after a single letter ("x-ray", "S-shaped") and where the letter
+    writes the hyphenated form; it goes where the letter writes the joined
+    word; otherwise it stays only when what follows it is a word of its own
+    ("non-opioid", "follow-up"), not a fragment ("Cycloben-zaprine").
+    """
     joined = (left + right).lower()
     hyphenated = f"{left}-{right}".lower()
-    return not (joined in lexicon and hyphenated not in lexicon)
+    if len(left) <= 1 or len(right) <= 2 or left.isupper() or hyphenated in lexicon:
+        return True
+    if left.lower() in _PREFIXES and joined not in lexicon:
+        return True
+    if joined in lexicon:
+        return False
+    return right.lower() in lexicon
 
 
-def normalize(doc: SourceDocument, rules: ReflowRules | None = None) -> NormalizedText:
-    """Normalize a document's text (see the module docstring)."""
+def normalize(
+    doc: SourceDocument, rules: ReflowRules | None = None, known_words: frozenset[str] = frozenset()
+) -> NormalizedText:
+    """Normalize a document's text (see the module docstring). ``known_words``
+    (lower case) help decide whether a word hyphenated at a line break is one
+    word or two."""
     rules = rules or ReflowRules()
     cleaned = _drop_seed_blank_lines([_clean(ln) for ln in _source_lines(doc)])
     lines = _drop_page_furniture(cleaned, rules.content)
-    lexicon = _lexicon(lines)
+    lexicon = _lexicon(lines, known_words)
     lengths = sorted(len(ln.chars) for ln in lines if ln is not None)
     width = max(40, lengths[int(0.9 * (len(lengths) - 1))]) if lengths else 80
 

@@ -337,7 +337,7 @@ def read_quantity(text: str) -> Quantity:
 
 _STRENGTH = re.compile(
     r"(?P<value>\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)*)\s*(?P<unit>mg|mcg|g|gm|ml|%|units?|meq|iu)"
-    r"(?P<per>\s*/\s*(?:g|gm|ml|hr|h|patch|tab|tablet|dose|spray))?\b",
+    r"(?P<per>\s*/\s*(?:g|gm|ml|hr|h|patch|tab|tablet|dose|spray))?(?![A-Za-z])",
     re.I,
 )
 
@@ -363,4 +363,5 @@ def read_strength(text: str) -> Strength | None:
         value: float | None = float(first)
     except ValueError:
         value = None
-    return Strength(f"{raw_value} {unit}", value, unit, match.start(), match.end())
+    text = f"{raw_value}{unit}" if unit.startswith("%") else f"{raw_value} {unit}"
+    return Strength(text, value, unit, match.start(), match.end())

@@ -149,7 +149,7 @@ def _list_after(
     return found
 
 
-_LIST = r"(?P<list>[^.]+?)\s*(?=\.(?:\s|$)|$|;\s*(?:and\s+)?(?-i:[A-Z])|\s+(?:reportedly\s+)?(?:associated|related)\s+(?:with|to)\s+(?:an?\s+)?(?:industrial|work|occupational))"
+_LIST = r"(?P<list>(?:[^.]|\.(?=\d))+?)\s*(?=\.(?:\s|$)|$|;\s*(?:and\s+)?(?-i:[A-Z])|\s+(?:reportedly\s+)?(?:associated|related)\s+(?:with|to)\s+(?:an?\s+)?(?:industrial|work|occupational))"
 _DIAGNOSIS_PATTERNS = [
     re.compile(p + _LIST, re.I)
     for p in (
@@ -185,7 +185,7 @@ _NEGATED = re.compile(r"\b(?:no|not|never|lack|lacks|without|denie[sd]|absence)\
 _MEDICATION_PATTERNS = [
     re.compile(p + _LIST, re.I)
     for p in (
-        r"\b(?:current\s+|her\s+|his\s+|their\s+|the\s+)?medi\w{0,2}ations?\s+(?:have\s+|has\s+|were\s+|was\s+)?(?:been\s+)?(?:(?:noted|documented|reported|listed)\s+to\s+)?(?:include[sd]?|included|were|are|is|consist(?:s|ed)?\s+of|listed\s+as)\s*:?\s+",
+        r"\b(?:current\s+|her\s+|his\s+|their\s+|the\s+)?(?:only\s+|current\s+|oral\s+)?medi\w{0,2}ations?\s+(?:have\s+|has\s+|were\s+|was\s+)?(?:been\s+)?(?:(?:noted|documented|reported|listed)\s+to\s+)?(?:include[sd]?|included|were|are|is|consist(?:s|ed)?\s+of|listed\s+as)\s*:?\s+",
         r"\b(?:current\s+)?medi\w{0,2}ations?\s*:\s+",
         r"\b(?:is|was|are|were)\s+(?:currently\s+)?(?:taking|prescribed|maintained\s+on)\s+",
     )
@@ -224,7 +224,11 @@ _MECHANISM = [
         r"\bmechanism\s+of\s+(?:the\s+)?injury\s+(?:occurred|happened|was\s+that)\s+(?:when|while|as)?\s*(?P<m>[^.]+)",
         re.I,
     ),
-    re.compile(r"\b(?:injur\w*|hurt)\b[^.]{0,120}?\b(?:while|when|after)\s+(?P<m>[^.]+)", re.I),
+    re.compile(
+        r"\b(?:injur\w*|hurt)\b[^.]{0,120}?\b(?:while|when|after|from|due\s+to)\s+"
+        r"(?!\d|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d)(?P<m>[^.]+)",
+        re.I,
+    ),
     re.compile(r"\binjur\w*\b[^.]{0,80}?\bas\s+a\s+result\s+of\s+(?P<m>[^.]+)", re.I),
     re.compile(r"\b(?:reported|sustained)\s+(?:pain|injur\w*)\s+from\s+(?P<m>[^.]+)", re.I),
 ]
@@ -262,7 +266,9 @@ def prior_treatments(text: str, start: int, end: int) -> list[Found]:
     return [f for f in found if not _NOT_TREATMENT.search(f.text)]
 
 
-def medications(text: str, start: int, end: int, is_drug: Callable[[int, int], bool]) -> list[Found]:
+def medications(
+    text: str, start: int, end: int, is_drug: Callable[[int, int], bool]
+) -> list[Found]:
     """Current medications. An entry must name a drug: a capitalized name, a
     strength, or a word ``is_drug`` (for ``text[start:end]``) knows; "list not
     provided" is not a medication."""
@@ -322,6 +328,7 @@ class PainFound:
 
 
 def pain_scores(text: str, start: int, end: int) -> list[PainFound]:
+    """Pain ratings out of 10; '6-8/10' is a range, '8/10 to 4/10' two ratings (a change)."""
     found = []
     for match in _PAIN.finditer(text, start, end):
         value = match.group("v1") or match.group("v2")
@@ -330,6 +337,15 @@ def pain_scores(text: str, start: int, end: int) -> list[PainFound]:
             continue
         context_match = _PAIN_CONTEXT.match(text, match.end(), end)
         context = f"{context_match.group(1).lower()} medications" if context_match else None
+        if high is not None and float(high) < float(value):
+            second = (
+                match.start("h1b")
+                if match.group("h1b")
+                else match.start("h1" if match.group("h1") else "h2")
+            )
+            found.append(PainFound(float(value), None, None, match.start(), second))
+            found.append(PainFound(float(high), None, context, second, match.end()))
+            continue
         found.append(
             PainFound(
                 float(value), float(high) if high else None, context, match.start(), match.end()

@@ -58,7 +58,12 @@ def fold(token: str) -> str:
     if len(token) > 3:
         if token.endswith(("ches", "shes", "xes", "sses")):
             return token[:-2]
-        if token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        # "stenosis" and "virus" are singular; "MRIs" is not
+        if (
+            token.endswith("s")
+            and not token.endswith(("ss", "us"))
+            and not (token.endswith("is") and len(token) > 4)
+        ):
             return token[:-1]
     return token
 
@@ -231,6 +236,16 @@ class LabelMatcher:
     def first(self, text: str, start: int = 0, end: int | None = None) -> Match | None:
         found = self.find_all(text, start, end)
         return found[0] if found else None
+
+
+@cache
+def known_words() -> frozenset[str]:
+    """Every word of every vocabulary label, lower-cased (drug names, anatomy, ...)."""
+    words: set[str] = set()
+    for concept in load_vocabulary().concepts.values():
+        for label in concept.labels:
+            words.update(w.lower() for w in re.findall(r"[A-Za-z]{2,}", label))
+    return frozenset(words)
 
 
 @cache

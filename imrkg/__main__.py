@@ -1,0 +1,5 @@
+"""``python -m imrkg`` runs the command line."""
+
+from imrkg.cli import main
+
+main()
