@@ -99,3 +99,23 @@ def test_maximus_and_professional_list_their_documents(tmp_path: Path) -> None:
     for name in ("maximus-cervical-esi", "professional-shoulder-rehab"):
         record = sample_record(name, "pdf")
         assert len(record.documents_reviewed) == expected(name)["extra"]["documents_reviewed"]
+
+
+def test_glued_heading_after_a_rationale_that_quotes_a_partial_heading() -> None:
+    """Regression: a rationale quoting "... was the original request ..." made the next
+    heading, glued to it, start inside the quote."""
+    quoted = (
+        'Given the above, the request for "Massage x 12 was the original request. Massage x 6 was '
+        "authorized by the Claims Administrator. The remaining IMR eligible portion of the original "
+        'request, Massage x 6" is not medically necessary.'
+    )
+    first = ITEM.format(heading="Massage x 6", outcome="Upheld", rationale=quoted)
+    glued = (
+        first.rstrip("\n")
+        + " "
+        + ITEM.format(heading="Ultram 50mg #90", outcome="Upheld", rationale="No.")
+    )
+    assert _layout("IMR ISSUES, DECISIONS AND RATIONALES\n" + glued) == [
+        "Massage x 6: Upheld",
+        "Ultram 50mg #90: Upheld",
+    ]

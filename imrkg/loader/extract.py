@@ -208,7 +208,12 @@ def _reviewer(nt: NormalizedText, layout: LetterLayout) -> Reviewer:
             reviewer.licensure_concepts.append(ref)
     for s, e in specialties:
         # The letter's words are kept (they say "Pain Medicine" where the DWC list says
-        # "Pain Management"); the concept they name goes alongside.
+        # "Pain Management"); the concept they name goes alongside. An entry that runs
+        # on past the specialty it starts with ("Pain Medicine The reviewer has been...")
+        # is cut back to it.
+        found = matcher("specialty").find_all(text, s, e)
+        if found and found[0].start == s and len(text[found[0].end : e].split()) > 2:
+            e = found[0].end
         words = " ".join(text[s:e].split())
         if words not in reviewer.specialties:
             reviewer.specialties.append(words)

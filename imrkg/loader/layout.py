@@ -335,11 +335,17 @@ def _heading_start(text: str, lower: int, marker: int) -> int:
     if _GLUE_PREFIX.match(segment) or "set forth below:" in segment:
         below = segment.rfind("set forth below:")
         floor = line_start + below + len("set forth below:") if below >= 0 else line_start
-        original = _ORIGINAL_REQUEST.search(text, floor, marker)
-        limit = original.start() if original else marker
         start = floor
-        for brk in _SENTENCE_BREAK.finditer(text, floor, limit):
+        for brk in _SENTENCE_BREAK.finditer(text, floor, marker):
             start = brk.end()
+        if re.match(r"\s*The\s+(?:remaining|original\s+request)", text[start:marker], re.I):
+            # a partial-authorization heading: it begins with "<X> was the original request."
+            originals = list(_ORIGINAL_REQUEST.finditer(text, floor, start))
+            if originals:
+                original = originals[-1]
+                start = floor
+                for brk in _SENTENCE_BREAK.finditer(text, floor, original.start()):
+                    start = brk.end()
         return start
     if not _ORIGINAL_REQUEST.search(segment) and re.search(
         r"IMR\s+eligible|original\s+request", segment, re.I

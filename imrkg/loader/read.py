@@ -450,8 +450,8 @@ def normalize(
         chars, origins = line.chars, line.origins
         if previous is not None and out_chars:
             joint = _joint(previous, line, rules, width, lexicon)
-            if in_list and joint == " ":
-                joint = "\n"
+            if in_list and joint == " " and len(previous.chars) < 0.8 * width:
+                joint = "\n"  # a list entry per line, unless the line was wrapped at the margin
             if joint == "hyphen-drop":
                 out_chars.pop()
                 out_origins.pop()
