@@ -450,8 +450,14 @@ def normalize(
         chars, origins = line.chars, line.origins
         if previous is not None and out_chars:
             joint = _joint(previous, line, rules, width, lexicon)
-            if in_list and joint == " " and len(previous.chars) < 0.8 * width:
-                joint = "\n"  # a list entry per line, unless the line was wrapped at the margin
+            if (
+                in_list
+                and joint == " "
+                and (len(previous.chars) < 0.8 * width or line.text[:1].isupper())
+            ):
+                # a list entry per line; an entry starts with a capital, so a line that
+                # ran to the margin and goes on in lower case or digits was wrapped
+                joint = "\n"
             if joint == "hyphen-drop":
                 out_chars.pop()
                 out_origins.pop()
