@@ -47,11 +47,13 @@ def test_opioid_items_that_are_upheld_fail_the_opioid_criteria() -> None:
     assert "OPIOID_CRITERIA_NOT_MET" in codes
 
 
-def test_a_quantity_over_the_guideline_limit_exceeds_it() -> None:
-    codes, _ = decide_reasons(
-        "The request is not medically necessary.", OUTCOME + "upheld", [], over_limit=True
-    )
+def test_a_quantity_over_the_guideline_limit_exceeds_it_when_the_limit_is_invoked() -> None:
+    rationale = "Massage should be limited to 4-6 visits. The request is not medically necessary."
+    codes, _ = decide_reasons(rationale, OUTCOME + "upheld", [], over_limit=True)
     assert codes == ["EXCEEDS_GUIDELINE_QUANTITY"]
+    silent = "There is no documentation of the response to prior sessions."
+    codes, _ = decide_reasons(silent, OUTCOME + "upheld", [], over_limit=True)
+    assert codes == ["INSUFFICIENT_DOCUMENTATION"]
 
 
 def test_evidence_points_at_the_sentence() -> None:

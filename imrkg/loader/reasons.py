@@ -18,6 +18,11 @@ from imrkg.loader.vocab import IMR, Vocabulary, load_vocabulary
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z(\"])|;\s+")
 EXCEEDS = "EXCEEDS_GUIDELINE_QUANTITY"
+_NUMERIC_LIMIT = re.compile(
+    r"\b\d+\s*(?:-|to)\s*\d+\s+(?:\w+\s+)?(?:visits|sessions|treatments|days|weeks)\b"
+    r"|\blimited\s+to\b|\bup\s+to\s+\d+|\b(?:trial|maximum|total)\s+of\s+\d+",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,8 @@ def decide_reasons(
     for rule in rules:
         if rule.implied_for_treatment & set(treatment_lineage) and rule.code not in codes:
             codes.append(rule.code)
-    if over_limit and EXCEEDS not in codes:
+    if over_limit and EXCEEDS not in codes and _NUMERIC_LIMIT.search(rationale):
+        # more than the guideline's limit, and the reviewer invoked a numeric limit
         codes.append(EXCEEDS)
     if not codes:
         codes = [r.code for r in rules if outcome_iri in r.default_for]
