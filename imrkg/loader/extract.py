@@ -122,23 +122,6 @@ def _header(nt: NormalizedText, layout: LetterLayout, record: LetterRecord) -> N
 # --------------------------------------------------------------- reviewer
 
 
-def _entries(text: str, start: int, end: int, pattern: str) -> list[tuple[int, int]]:
-    pieces, cursor = [], start
-    for match in re.finditer(pattern, text[start:end]):
-        pieces.append((cursor, start + match.start()))
-        cursor = start + match.end()
-    pieces.append((cursor, end))
-    trimmed = []
-    for s, e in pieces:
-        while s < e and text[s] in " .,;:":
-            s += 1
-        while e > s and text[e - 1] in " .,;:":
-            e -= 1
-        if e > s:
-            trimmed.append((s, e))
-    return trimmed
-
-
 @cache
 def _specialty_labels() -> dict[str, Concept]:
     labels: dict[str, Concept] = {}
@@ -175,10 +158,14 @@ def _reviewer(nt: NormalizedText, layout: LetterLayout) -> Reviewer:
     licensure: list[tuple[int, int]] = []
     specialties: list[tuple[int, int]] = []
     if layout.licensure is not None:
-        licensure = _entries(text, layout.licensure.start, layout.licensure.end, r",|;|\s+and\s+")
+        licensure = summary.split_on(
+            text, layout.licensure.start, layout.licensure.end, r",|;|\s+and\s+"
+        )
         reviewer.spans["licensure"] = nt.span(layout.licensure.start, layout.licensure.end)
     if layout.specialties is not None:
-        specialties = _entries(text, layout.specialties.start, layout.specialties.end, r",|;")
+        specialties = summary.split_on(
+            text, layout.specialties.start, layout.specialties.end, r",|;"
+        )
         reviewer.spans["specialties"] = nt.span(layout.specialties.start, layout.specialties.end)
     prose = layout.credentials_prose
     if prose is not None and (not licensure or not specialties):
@@ -191,13 +178,13 @@ def _reviewer(nt: NormalizedText, layout: LetterLayout) -> Reviewer:
             if not specialties:
                 s, e = prose.start + match.start("spec"), prose.start + match.end("spec")
                 found = matcher("specialty").find_all(text, s, e)
-                specialties = [(m.start, m.end) for m in found] or _entries(
+                specialties = [(m.start, m.end) for m in found] or summary.split_on(
                     text, s, e, r",|\s+and\s+"
                 )
                 reviewer.spans["specialties"] = nt.span(s, e)
             if not licensure:
                 s, e = prose.start + match.start("states"), prose.start + match.end("states")
-                licensure = _entries(text, s, e, r",|\s+and\s+")
+                licensure = summary.split_on(text, s, e, r",|\s+and\s+")
                 reviewer.spans["licensure"] = nt.span(s, e)
     states = matcher("us-state")
     for s, e in licensure:

@@ -48,6 +48,16 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def split_on(text: str, start: int, end: int, separator: str) -> list[tuple[int, int]]:
+    """``text[start:end]`` cut at every match of ``separator``, each piece trimmed, empty ones dropped."""
+    pieces, cursor = [], start
+    for match in re.finditer(separator, text[start:end]):
+        pieces.append(_trim(text, cursor, start + match.start()))
+        cursor = start + match.end()
+    pieces.append(_trim(text, cursor, end))
+    return [(s, e) for s, e in pieces if e > s]
+
+
 _LATERALITY_ONLY = re.compile(r"^(?:right|left|bilateral|both)$", re.I)
 _QUALIFIER = re.compile(
     r"^(?:(?:sub)?sequent encounter|initial encounter|unspecified|not elsewhere classified|NOS|"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import rdflib
-from rdflib.namespace import RDF, RDFS, SKOS
+from rdflib.namespace import RDF, SKOS
 
 from imrkg.errors import ResourceError
 from imrkg.resources import vocab_files
@@ -255,15 +255,3 @@ def matcher(scheme: str) -> LabelMatcher:
     if not concepts:
         raise ResourceError(f"vocabulary scheme {scheme!r} has no concepts")
     return LabelMatcher(concepts)
-
-
-def concept_types(vocabulary: Vocabulary, iri: str) -> list[str]:
-    return [str(t) for t in vocabulary.graph.objects(rdflib.URIRef(iri), RDF.type)]
-
-
-def label_of(vocabulary: Vocabulary, iri: str) -> str:
-    concept = vocabulary.concepts.get(iri)
-    if concept is not None:
-        return concept.label
-    value = vocabulary.graph.value(rdflib.URIRef(iri), RDFS.label)
-    return str(value) if value is not None else iri
