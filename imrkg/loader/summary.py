@@ -178,13 +178,16 @@ _DIAGNOSIS_PATTERNS = [
 _PRIOR_PATTERNS = [
     re.compile(p + _LIST, re.I)
     for p in (
-        r"\btreatments?\s+(?:and\s+diagnostic\s+testing\s+|and\s+diagnostics\s+)?(?:to\s+date|rendered|thus\s+far|so\s+far|history)?\s*"
+        r"\btreatments?\s+(?:and\s+(?:diagnostic\s+testing|diagnostics|diagnostic\s+studies|evaluations?)\s+)?"
+        r"(?:to\s+date|rendered|thus\s+far|so\s+far|history)?\s*"
         r"(?:has\s+|have\s+|was\s+|were\s+)?(?:been\s+)?(?:(?:noted|documented|reported|said)\s+to\s+)?"
         r"(?:include[sd]?|included|consisted\s+of|consist\s+of)\s*:?\s+",
         r"\b(?:previous|prior|past|conservative|relevant)\s+(?:treatments?|care|therapies|therapy)\s+"
         r"(?:to\s+date\s+)?(?:has\s+|have\s+)?(?:been\s+)?(?:include[sd]?|included|consisted\s+of|were)\s*:?\s+",
         r"\b(?:has|have|had)\s+(?:been\s+)?(?:previously\s+)?treated\s+(?:conservatively\s+)?with\s+(?:the\s+following\s*:\s*)?",
         r"\bsurgical\s+history\s+(?:includes?|included|is\s+significant\s+for|of)\s*:?\s+",
+        r"\b(?:previously\s+)?received\s+the\s+following\s+treatments?\s*:?\s+",
+        r"\b(?:has|have)\s+had\s+(?:prior\s+|previous\s+)?treatments?\s+(?:to\s+include|including|consisting\s+of)\s+",
         r"\b(?:has|have)\s+(?:undergone|received|completed|tried)\s+(?:prior\s+)?(?!an?\s+(?:MRI|x-ray|CT|EMG))",
     )
 ]
