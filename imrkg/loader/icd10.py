@@ -5,7 +5,8 @@ filler words and the generic "unspecified", "region", "site" aside), equal
 the description of exactly one ICD-10-CM code, or of one code and its own
 subcodes (then the parent code is given). "Lumbar radiculopathy" is M54.16
 ("Radiculopathy, lumbar region"); "neck pain" has no exact description and
-stays uncoded. The code set is that of the simple-icd-10-cm package.
+stays uncoded. A diagnosis copied word for word from a description is that
+description's code. The code set is that of the simple-icd-10-cm package.
 
 >>> code_for("lumbar radiculopathy")
 ('M54.16', 'Radiculopathy, lumbar region')
@@ -50,13 +51,13 @@ def _codes_module() -> ModuleType:
 
 
 @cache
-def _index() -> dict[frozenset[str], tuple[str, str]]:
-    """Description key -> the one code it determines (keys that determine none are left out).
+def _index() -> dict[frozenset[str], tuple[tuple[str, str] | None, tuple[tuple[str, str], ...]]]:
+    """Description key -> (the code the key determines, or None; every (code, description) with it).
 
     Building it parses the whole code set (seconds), so it is kept in the user's
     cache folder, one file per package version, and rebuilt when missing.
     """
-    cache_file = _cache_dir() / f"icd10cm-{_package_version()}-v2.pickle"
+    cache_file = _cache_dir() / f"icd10cm-{_package_version()}-v3.pickle"
     try:
         with cache_file.open("rb") as fh:
             cached = pickle.load(fh)
@@ -69,16 +70,22 @@ def _index() -> dict[frozenset[str], tuple[str, str]]:
     for code in cm.get_all_codes(True):
         if not cm.is_chapter_or_block(code):
             grouped.setdefault(_key(cm.get_description(code)), []).append(code)
-    index: dict[frozenset[str], tuple[str, str]] = {}
+    index: dict[frozenset[str], tuple[tuple[str, str] | None, tuple[tuple[str, str], ...]]] = {}
     for key, codes in grouped.items():
         roots = [c for c in codes if not any(o != c and cm.is_ancestor(o, c) for o in codes)]
-        if len(roots) == 1 and all(c == roots[0] or cm.is_ancestor(roots[0], c) for c in codes):
-            index[key] = (roots[0], cm.get_description(roots[0]))
+        determined = len(roots) == 1 and all(
+            c == roots[0] or cm.is_ancestor(roots[0], c) for c in codes
+        )
+        root = (roots[0], cm.get_description(roots[0])) if determined else None
+        index[key] = (root, tuple((c, cm.get_description(c)) for c in codes))
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=cache_file.parent, delete=False) as out:
             pickle.dump(index, out, protocol=pickle.HIGHEST_PROTOCOL)
         Path(out.name).replace(cache_file)
+        for stale in cache_file.parent.glob("icd10cm-*.pickle"):
+            if stale != cache_file:
+                stale.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only home only costs the rebuild next time
     return index
@@ -97,6 +104,20 @@ def _package_version() -> str:
 
 
 def code_for(diagnosis: str) -> tuple[str, str] | None:
-    """(code, description) when the diagnosis' words determine one code, else None."""
+    """(code, description) when the diagnosis' words determine one code, else None.
+
+    A diagnosis written exactly as a code's description ("Dorsalgia, unspecified")
+    is that code, even where its words alone would also fit the parent code.
+
+    >>> code_for("dorsalgia, unspecified")
+    ('M54.9', 'Dorsalgia, unspecified')
+    """
     key = _key(diagnosis)
-    return _index().get(key) if key else None
+    if not key or key not in _index():
+        return None
+    root, candidates = _index()[key]
+    wanted = " ".join(re.findall(r"[a-z0-9]+", diagnosis.lower()))
+    for code, description in candidates:
+        if " ".join(re.findall(r"[a-z0-9]+", description.lower())) == wanted:
+            return code, description
+    return root

@@ -164,7 +164,7 @@ _DIAGNOSIS_PATTERNS = [
     re.compile(p + _LIST, re.I)
     for p in (
         r"\bdiagnosed\s+(?:as\s+having|as|with)\s*:?\s+(?:an?\s+)?",
-        r"\bdiagnos(?:is|es)\s*(?:,\s*and-or\s+impressions\s*,\s*)?(?:were\s+|was\s+|are\s+|is\s+|has\s+been\s+|have\s+been\s+)?"
+        r"\bdiagnos(?:is|es)\s*(?:,\s*and-or\s+impressions\s*,\s*)?(?:(?:that|which)\s+)?(?:were\s+|was\s+|are\s+|is\s+|has\s+been\s+|have\s+been\s+)?"
         r"(?:noted\s+to\s+)?(?:include[sd]?|includes?|documented|listed|noted|recorded|consist\s+of|of|are|is|were|was)"
         r"\s*(?:as|is|to\s+include|:)?\s*:?\s+(?:an?\s+)?",
         r"\bdiagnoses\s*:\s*",
