@@ -42,7 +42,7 @@ _RANGE = rf"(?P<n1>{_N})(?:\s*(?:-|to|or)\s*(?P<n2>{_N}))?"
 _COUNT_UNITS = (
     r"sessions?|visits?|treatments?|tablets?|tabs?|capsules?|caps?|pills?|patch(?:es)?|"
     r"injections?|units?|box(?:es)?|tubes?|bottles?|containers?|pads?|packs?|kits?|"
-    r"pairs?|appointments?|consultations?|evaluations?|classes|applications?|lozenges?|"
+    r"pairs?|appointments?|consultations?|evaluations?|classes|applications?|lozenges?|count|"
     r"suppositor(?:y|ies)|sprays?|vials?|syringes?"
 )
 # Words that may stand between a number and its unit ("Twelve physical therapy
