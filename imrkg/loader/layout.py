@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from imrkg.errors import LetterError
+from imrkg.loader import sentences
 from imrkg.loader.read import NormalizedText, ReflowRules
 
 # Labels that always begin a new line: header fields, citation lines, credentials.
@@ -109,7 +110,6 @@ _TITLE_MAXIMUS = re.compile(r"^\s*MAXIMUS FEDERAL SERVICES,?\s+INC\.?\s*$", re.I
 
 _OUTCOME = re.compile(r":[ \t]*(Upheld|Overturned|UPHELD|OVERTURNED)\b\.?[ \t]*(?=\n|$)")
 _NUMBERED = re.compile(r"^[ \t]*(\d{1,2})\.[ \t]+", re.M)
-_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9\"(])")
 _GLUE_PREFIX = re.compile(
     r"^\s*(?:Decision\s+rationale|Claims\s+Administrator\s+guideline|MAXIMUS\s+guideline"
     r"|The\s+Final\s+Determination\s+was\s+based)",
@@ -335,17 +335,13 @@ def _heading_start(text: str, lower: int, marker: int) -> int:
     if _GLUE_PREFIX.match(segment) or "set forth below:" in segment:
         below = segment.rfind("set forth below:")
         floor = line_start + below + len("set forth below:") if below >= 0 else line_start
-        start = floor
-        for brk in _SENTENCE_BREAK.finditer(text, floor, marker):
-            start = brk.end()
+        start = max([floor, *sentences.breaks(text, floor, marker)])
         if re.match(r"\s*The\s+(?:remaining|original\s+request)", text[start:marker], re.I):
             # a partial-authorization heading: it begins with "<X> was the original request."
             originals = list(_ORIGINAL_REQUEST.finditer(text, floor, start))
             if originals:
                 original = originals[-1]
-                start = floor
-                for brk in _SENTENCE_BREAK.finditer(text, floor, original.start()):
-                    start = brk.end()
+                start = max([floor, *sentences.breaks(text, floor, original.start())])
         return start
     if not _ORIGINAL_REQUEST.search(segment) and re.search(
         r"IMR\s+eligible|original\s+request", segment, re.I
@@ -354,10 +350,7 @@ def _heading_start(text: str, lower: int, marker: int) -> int:
         back = text.rfind("was the original request", lower, line_start)
         if back >= 0:
             prev_line = max(lower, text.rfind("\n", lower, back) + 1)
-            start = prev_line
-            for brk in _SENTENCE_BREAK.finditer(text, prev_line, back):
-                start = brk.end()
-            return start
+            return max([prev_line, *sentences.breaks(text, prev_line, back)])
     return line_start
 
 

@@ -14,9 +14,9 @@ from functools import cache
 
 import rdflib
 
+from imrkg.loader.sentences import sentence_spans
 from imrkg.loader.vocab import IMR, Vocabulary, load_vocabulary
 
-_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z(\"])|;\s+")
 EXCEEDS = "EXCEEDS_GUIDELINE_QUANTITY"
 _NUMERIC_LIMIT = re.compile(
     r"\b\d+\s*(?:-|to)\s*\d+\s+(?:\w+\s+)?(?:visits|sessions|treatments|days|weeks)\b"
@@ -84,23 +84,12 @@ def reason_rules() -> tuple[ReasonRule, ...]:
     return tuple(rules)
 
 
-def sentences(text: str) -> list[tuple[int, int]]:
-    """``[start, end)`` of each sentence of a rationale."""
-    spans, start = [], 0
-    for match in _SENTENCE.finditer(text):
-        spans.append((start, match.start()))
-        start = match.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
-
-
 def stated_reasons(rationale: str) -> list[Evidence]:
     """The reasons the rationale's sentences state, in order of first statement."""
     rules = reason_rules()
     by_iri = {rule.iri: rule for rule in rules}
     found: list[Evidence] = []
-    for start, end in sentences(rationale):
+    for start, end in sentence_spans(rationale, 0, len(rationale), semicolons=True):
         sentence = rationale[start:end]
         stated = [
             rule

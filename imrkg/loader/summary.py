@@ -16,9 +16,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from imrkg.loader.sentences import sentence_spans
 from imrkg.loader.values import DATE_PATTERN, date_from_match
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')]*\s+(?=[A-Z\"(])|(?<=[a-z0-9)])\.(?=[A-Z][a-z])")
 
 
 @dataclass(frozen=True)
@@ -28,16 +27,6 @@ class Found:
     text: str
     start: int
     end: int
-
-
-def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """``[start, end)`` of each sentence in ``text[start:end]``."""
-    spans, current = [], start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        spans.append((current, match.start() + (1 if text[match.start()] == "." else 0)))
-        current = match.end()
-    spans.append((current, end))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
