@@ -1,0 +1,369 @@
+"""A letter record as RDF: the triples of one named graph per letter.
+
+:func:`letter_graph` maps a :class:`~imrkg.record.LetterRecord` to an
+:class:`rdflib.Graph` whose identifier is the letter's named-graph IRI. IRIs
+are deterministic: they are made from the case number (or, for a letter
+without one, from the hash of its text) and the positions of things in the
+letter, so mapping the same letter twice gives the same graph.
+
+The terms come from the imr-kg ontology (``ontology/imr.ttl``), PROV-O
+(every fact ``prov:wasDerivedFrom`` its letter; the extraction is a
+``prov:Activity`` of a versioned ``prov:SoftwareAgent``), Dublin Core terms
+(the letter's decision metadata), schema.org (ICD-10-CM codes as
+``schema:MedicalCode``) and the W3C Web Annotation vocabulary (the text span
+behind a fact, as a ``oa:SpecificResource`` with a ``oa:TextPositionSelector``
+and a ``oa:TextQuoteSelector`` on the letter's normalized text).
+
+IRI layout, under ``https://w3id.org/imr-kg/``:
+
+- ``graph/KEY``: the letter's named graph; KEY is the case number
+  (``CM16-0213037``) or ``sha256-`` and 16 hex digits of the source text's hash;
+- ``id/letter/KEY`` (the letter), ``id/case/KEY`` (the IMR case) and the things
+  below them: ``.../item/3``, ``.../item/3/citation/imr/1``, ``.../diagnosis/2``;
+- ``.../span/FIELD``: the text behind a fact;
+- ``id/guideline-section/GUIDELINE/EDITION/SLUG``: a guideline section, shared
+  by every letter that cites it;
+- ``id/extraction/KEY`` and ``id/software/imrkg/VERSION``: provenance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, PROV
+
+from imrkg import __version__
+from imrkg.record import GuidelineCitation, Item, LetterRecord, Span
+
+BASE = "https://w3id.org/imr-kg/"
+IMR = Namespace(BASE + "ontology#")
+ID = BASE + "id/"
+GRAPH = BASE + "graph/"
+VOCAB = BASE + "vocab/"
+OA = Namespace("http://www.w3.org/ns/oa#")
+SCHEMA = Namespace("https://schema.org/")
+ICD10CM = Namespace("http://purl.bioontology.org/ontology/ICD10CM/")
+
+MAXIMUS = URIRef(ID + "organization/maximus-federal-services")
+DWC = URIRef(ID + "organization/california-dwc")
+CLAIMS_ADMINISTRATOR = IMR.claimsAdministrator
+IMR_REVIEWER = IMR.imrReviewer
+
+_QUOTE_CONTEXT = 32
+
+
+def letter_key(record: LetterRecord) -> str:
+    """The key that names a letter's graph and resources: its case number, else a content hash.
+
+    >>> from imrkg.record import LetterRecord
+    >>> letter_key(LetterRecord(source="x.txt", layout="header", case_number="CM16-0213037"))
+    'CM16-0213037'
+    >>> letter_key(LetterRecord(source="x.txt", layout="headerless", source_sha256="ab" * 32))
+    'sha256-abababababababab'
+    """
+    if record.case_number:
+        return record.case_number
+    digest = record.source_sha256 or hashlib.sha256(record.text.encode("utf-8")).hexdigest()
+    return f"sha256-{digest[:16]}"
+
+
+def graph_iri(record: LetterRecord) -> URIRef:
+    """The IRI of the letter's named graph."""
+    return URIRef(GRAPH + letter_key(record))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "unnamed"
+
+
+def section_iri(guideline: str, edition: int | None, section: str) -> URIRef:
+    """The IRI of a guideline section, the same in every letter that cites it."""
+    return URIRef(f"{ID}guideline-section/{guideline}/{edition or 'any'}/{_slug(section)}")
+
+
+class _Mapper:
+    """Builds one letter's graph; holds what the helpers share."""
+
+    def __init__(self, record: LetterRecord) -> None:
+        self.record = record
+        self.key = letter_key(record)
+        self.graph = Graph(identifier=graph_iri(record))
+        self.letter = URIRef(f"{ID}letter/{self.key}")
+        self.case = URIRef(f"{ID}case/{self.key}")
+        self.text_resource = URIRef(f"{self.letter}/text")
+
+    def add(self, s: URIRef, p: URIRef, o: URIRef | Literal | None) -> None:
+        if o is not None:
+            self.graph.add((s, p, o))
+
+    def fact(self, node: URIRef, cls: URIRef, label: str | None = None) -> URIRef:
+        """Type a node and say it came from the letter."""
+        self.graph.add((node, RDF.type, cls))
+        self.graph.add((node, PROV.wasDerivedFrom, self.letter))
+        if label:
+            self.graph.add((node, RDFS.label, Literal(label)))
+        return node
+
+    def span(self, node: URIRef, field: str, span: Span | None) -> None:
+        """The text behind a fact, as a Web Annotation specific resource on the letter's text."""
+        if span is None:
+            return
+        text = self.record.text
+        target = URIRef(f"{node}/span/{field}")
+        position = URIRef(f"{target}/position")
+        quote = URIRef(f"{target}/quote")
+        g = self.graph
+        g.add((node, IMR.textEvidence, target))
+        g.add((target, RDF.type, OA.SpecificResource))
+        g.add((target, OA.hasSource, self.text_resource))
+        g.add((target, IMR.evidenceField, Literal(field)))
+        g.add((target, OA.hasSelector, position))
+        g.add((target, OA.hasSelector, quote))
+        g.add((position, RDF.type, OA.TextPositionSelector))
+        g.add((position, OA.start, Literal(span.start)))
+        g.add((position, OA.end, Literal(span.end)))
+        g.add((position, IMR.page, Literal(span.page)))
+        g.add((position, IMR.sourceStart, Literal(span.source_start)))
+        g.add((position, IMR.sourceEnd, Literal(span.source_end)))
+        g.add((quote, RDF.type, OA.TextQuoteSelector))
+        g.add((quote, OA.exact, Literal(text[span.start : span.end])))
+        if text:
+            g.add((quote, OA.prefix, Literal(text[max(0, span.start - _QUOTE_CONTEXT) : span.start])))
+            g.add((quote, OA.suffix, Literal(text[span.end : span.end + _QUOTE_CONTEXT])))
+
+
+def _date(value: str | None) -> Literal | None:
+    return Literal(value, datatype=XSD.date) if value else None
+
+
+def _text(value: str | None) -> Literal | None:
+    return Literal(value) if value else None
+
+
+def _int(value: int | None) -> Literal | None:
+    return Literal(value, datatype=XSD.integer) if value is not None else None
+
+
+def _decimal(value: float | None) -> Literal | None:
+    return Literal(round(value, 4), datatype=XSD.decimal) if value is not None else None
+
+
+def _iri(value: str | None) -> URIRef | None:
+    return URIRef(value) if value else None
+
+
+def letter_graph(record: LetterRecord) -> Graph:
+    """The triples of one letter, in its named graph."""
+    m = _Mapper(record)
+    _letter(m)
+    _case(m)
+    _reviewer(m)
+    for index, item in enumerate(record.items, start=1):
+        _item(m, item, index)
+    return m.graph
+
+
+def _letter(m: _Mapper) -> None:
+    r, letter, g = m.record, m.letter, m.graph
+    m.fact(letter, IMR.DeterminationLetter, f"IMR final determination {m.key}")
+    m.add(letter, DCTERMS.identifier, Literal(r.case_number or m.key))
+    m.add(letter, DCTERMS.type, IMR.FinalDetermination)
+    m.add(letter, DCTERMS.issued, _date(r.dates.get("decision")))
+    m.add(letter, DCTERMS.creator, MAXIMUS)
+    m.add(letter, DCTERMS.publisher, DWC)
+    m.add(letter, DCTERMS.language, Literal("en"))
+    m.add(letter, DCTERMS.coverage, Literal("US-CA"))
+    m.add(letter, IMR.layout, Literal(r.layout))
+    m.add(letter, IMR.pageCount, _int(r.pages))
+    m.add(letter, IMR.sourceFileName, Literal(re.split(r"[\\/]", r.source)[-1]))
+    m.add(letter, IMR.sourceSha256, _text(r.source_sha256))
+    m.add(letter, IMR.concerns, m.case)
+    if r.outcome:
+        m.add(letter, IMR.letterOutcome, URIRef(f"{VOCAB}outcome/letter-{_slug(r.outcome)}"))
+    m.add(letter, IMR.textResource, m.text_resource)
+    g.add((m.text_resource, RDF.type, IMR.LetterText))
+    g.add((m.text_resource, PROV.wasDerivedFrom, letter))
+    g.add((m.text_resource, DCTERMS.format, Literal("text/plain")))
+    g.add((m.text_resource, IMR.textSha256, Literal(hashlib.sha256(r.text.encode("utf-8")).hexdigest())))
+    g.add((m.text_resource, IMR.characterCount, Literal(len(r.text), datatype=XSD.integer)))
+    for index, document in enumerate(r.documents_reviewed, start=1):
+        node = m.fact(URIRef(f"{letter}/document/{index}"), IMR.ReviewedDocument, document.text)
+        g.add((letter, IMR.documentReviewed, node))
+    # provenance of the graph itself: which run of which software made it from which letter
+    activity = URIRef(f"{ID}extraction/{m.key}")
+    software = URIRef(f"{ID}software/imrkg/{__version__}")
+    g.add((activity, RDF.type, PROV.Activity))
+    g.add((activity, RDFS.label, Literal(f"extraction of {m.key} by imrkg {__version__}")))
+    g.add((activity, PROV.used, letter))
+    g.add((activity, PROV.wasAssociatedWith, software))
+    g.add((software, RDF.type, PROV.SoftwareAgent))
+    g.add((software, RDFS.label, Literal(f"imrkg {__version__}")))
+    g.add((software, SCHEMA.softwareVersion, Literal(__version__)))
+    graph = URIRef(str(g.identifier))
+    g.add((graph, PROV.wasGeneratedBy, activity))
+    g.add((graph, PROV.wasDerivedFrom, letter))
+
+
+def _case(m: _Mapper) -> None:
+    r, case, g = m.record, m.case, m.graph
+    m.fact(case, IMR.IMRCase, f"IMR case {r.case_number or m.key}")
+    m.add(case, DCTERMS.identifier, _text(r.case_number))
+    m.add(case, IMR.dateAssigned, _date(r.dates.get("assigned")))
+    m.add(case, IMR.decisionDate, _date(r.dates.get("decision")))
+    m.add(case, IMR.urDenialDate, _date(r.dates.get("ur_denial")))
+    m.add(case, IMR.applicationReceivedDate, _date(r.dates.get("application_received")))
+    m.add(case, IMR.dateOfInjury, _date(r.injury.date))
+    m.add(case, IMR.priority, _text(r.priority))
+
+    worker = m.fact(URIRef(f"{case}/worker"), IMR.InjuredWorker)
+    g.add((case, IMR.injuredWorker, worker))
+    m.add(worker, IMR.age, _int(r.worker.age))
+    m.add(worker, IMR.sex, _text(r.worker.sex))
+
+    injury = m.fact(URIRef(f"{case}/injury"), IMR.Injury)
+    g.add((case, IMR.injury, injury))
+    g.add((worker, IMR.sustained, injury))
+    m.add(injury, DCTERMS.date, _date(r.injury.date))
+    m.add(injury, IMR.mechanism, _text(r.injury.mechanism))
+
+    for index, diagnosis in enumerate(r.diagnoses, start=1):
+        node = m.fact(URIRef(f"{case}/diagnosis/{index}"), IMR.Diagnosis, diagnosis.text)
+        g.add((case, IMR.hasDiagnosis, node))
+        g.add((node, IMR.diagnosisText, Literal(diagnosis.text)))
+        if diagnosis.icd10:
+            code = ICD10CM[diagnosis.icd10]
+            g.add((node, IMR.icd10Code, code))
+            g.add((code, RDF.type, IMR.ICD10Code))
+            g.add((code, SCHEMA.codeValue, Literal(diagnosis.icd10)))
+            g.add((code, SCHEMA.codingSystem, Literal("ICD-10-CM")))
+            m.add(code, RDFS.label, _text(diagnosis.icd10_label))
+        m.span(node, "diagnosis", diagnosis.span)
+    for index, prior in enumerate(r.prior_treatments, start=1):
+        node = m.fact(URIRef(f"{case}/prior-treatment/{index}"), IMR.PriorTreatment, prior.text)
+        g.add((case, IMR.priorTreatment, node))
+        m.add(node, IMR.treatment, _iri(prior.concept.iri) if prior.concept else None)
+    for index, medication in enumerate(r.medications, start=1):
+        node = m.fact(URIRef(f"{case}/medication/{index}"), IMR.Medication, medication.text)
+        g.add((case, IMR.currentMedication, node))
+        m.add(node, IMR.treatment, _iri(medication.concept.iri) if medication.concept else None)
+    for index, pain in enumerate(r.pain_scores, start=1):
+        node = m.fact(URIRef(f"{case}/pain-score/{index}"), IMR.PainScore)
+        g.add((case, IMR.painScore, node))
+        m.add(node, IMR.painValue, _decimal(pain.value))
+        m.add(node, IMR.painHigh, _decimal(pain.high))
+        g.add((node, IMR.painScale, Literal(pain.scale, datatype=XSD.integer)))
+        m.add(node, IMR.painContext, _text(pain.context))
+
+    ur = r.utilization_review
+    review = m.fact(URIRef(f"{case}/utilization-review"), IMR.UtilizationReview)
+    g.add((case, IMR.utilizationReview, review))
+    m.add(review, DCTERMS.date, _date(ur.date))
+    for index, action in enumerate(ur.actions, start=1):
+        node = m.fact(URIRef(f"{review}/action/{index}"), IMR.UtilizationReviewAction, f"{action.action}: {action.request}")
+        g.add((review, IMR.action, node))
+        g.add((node, IMR.actionTaken, Literal(action.action)))
+        g.add((node, IMR.requestText, Literal(action.request)))
+
+
+def _reviewer(m: _Mapper) -> None:
+    r, g = m.record, m.graph
+    reviewer = m.fact(URIRef(f"{m.letter}/reviewer"), IMR.Reviewer, "IMR expert reviewer")
+    g.add((m.letter, IMR.reviewedBy, reviewer))
+    for ref in r.reviewer.licensure_concepts:
+        if ref.iri:
+            g.add((reviewer, IMR.licensedIn, URIRef(ref.iri)))
+        else:
+            g.add((reviewer, IMR.licensureText, Literal(ref.label)))
+    for ref in r.reviewer.specialty_concepts:
+        m.add(reviewer, IMR.specialty, _iri(ref.iri))
+        g.add((reviewer, IMR.specialtyText, Literal(ref.text or ref.label)))
+
+
+def _item(m: _Mapper, item: Item, index: int) -> None:
+    g = m.graph
+    node = m.fact(URIRef(f"{m.letter}/item/{index}"), IMR.DisputedItem, item.request)
+    g.add((m.letter, IMR.hasItem, node))
+    g.add((node, IMR.itemNumber, Literal(index, datatype=XSD.integer)))
+    g.add((node, IMR.requestText, Literal(item.request)))
+    m.add(node, IMR.headingText, _text(item.heading))
+    g.add((node, IMR.outcome, URIRef(f"{VOCAB}outcome/{item.outcome}")))
+    m.span(node, "item", item.spans.get("heading") or item.span)
+    m.span(node, "outcome", item.spans.get("outcome"))
+    treatment = item.treatment
+    if treatment is not None:
+        m.add(node, IMR.treatment, _iri(treatment.iri))
+        g.add((node, IMR.treatmentText, Literal(treatment.text or treatment.label)))
+        m.span(node, "treatment", treatment.span)
+    m.add(node, IMR.quantity, _int(item.quantity))
+    m.span(node, "quantity", item.spans.get("quantity"))
+    for number, region in enumerate(item.body_regions, start=1):
+        mention = m.fact(URIRef(f"{node}/region/{number}"), IMR.BodyRegionMention, region.text)
+        g.add((node, IMR.regionMention, mention))
+        if region.iri:
+            g.add((node, IMR.bodyRegion, URIRef(region.iri)))
+            g.add((mention, IMR.bodyRegion, URIRef(region.iri)))
+        if region.laterality:
+            g.add((mention, IMR.laterality, URIRef(f"{VOCAB}laterality/{region.laterality}")))
+        m.span(mention, "body_region", region.span)
+    if item.frequency is not None:
+        m.add(node, IMR.frequencyPerWeek, _decimal(item.frequency.per_week))
+        m.add(node, IMR.frequencyText, _text(item.frequency.text))
+    if item.duration is not None:
+        m.add(node, IMR.durationWeeks, _decimal(item.duration.weeks))
+        m.add(node, IMR.durationText, _text(item.duration.text))
+    if item.dosage is not None:
+        dosage = m.fact(URIRef(f"{node}/dosage"), IMR.Dosage, item.dosage.drug)
+        g.add((node, IMR.dosage, dosage))
+        m.add(dosage, IMR.strength, _text(item.dosage.strength))
+        m.add(dosage, IMR.strengthValue, _decimal(item.dosage.strength_value))
+        m.add(dosage, IMR.strengthUnit, _text(item.dosage.strength_unit))
+        m.add(dosage, IMR["count"], _int(item.dosage.count))
+    if item.partial is not None:
+        p = item.partial
+        partial = m.fact(URIRef(f"{node}/partial-authorization"), IMR.PartialAuthorization)
+        g.add((node, IMR.partialAuthorization, partial))
+        g.add((partial, IMR.partialForm, Literal(p.form)))
+        m.add(partial, IMR.requestedText, _text(p.requested))
+        m.add(partial, IMR.requestedQuantity, _int(p.requested_quantity))
+        m.add(partial, IMR.authorizedText, _text(p.authorized))
+        m.add(partial, IMR.authorizedQuantity, _int(p.authorized_quantity))
+        m.add(partial, IMR.disputedText, _text(p.disputed))
+        m.add(partial, IMR.disputedQuantity, _int(p.disputed_quantity))
+    _citations(m, node, "ca", item.ca_guidelines)
+    _citations(m, node, "imr", item.imr_guidelines)
+    m.add(node, IMR.guidelineReliance, _text(item.imr_guideline_reliance))
+    if item.rationale:
+        g.add((node, IMR.rationale, Literal(item.rationale)))
+        m.span(node, "rationale", item.spans.get("rationale"))
+    for number, reason in enumerate(item.reason_evidence, start=1):
+        if not reason.iri:
+            continue
+        g.add((node, IMR.reason, URIRef(reason.iri)))
+        statement = m.fact(URIRef(f"{node}/reason/{number}"), IMR.ReasonStatement, reason.label)
+        g.add((node, IMR.reasonStatement, statement))
+        g.add((statement, IMR.reason, URIRef(reason.iri)))
+        m.span(statement, "reason", reason.span)
+
+
+def _citations(m: _Mapper, item: URIRef, who: str, citations: Iterable[GuidelineCitation]) -> None:
+    g = m.graph
+    for number, cited in enumerate(citations, start=1):
+        node = m.fact(URIRef(f"{item}/citation/{who}/{number}"), IMR.GuidelineCitation, cited.text)
+        g.add((item, IMR.citation, node))
+        g.add((node, IMR.citedBy, CLAIMS_ADMINISTRATOR if who == "ca" else IMR_REVIEWER))
+        m.add(node, IMR.citesGuideline, _iri(cited.guideline_iri))
+        m.add(node, IMR.editionYear, _int(cited.edition))
+        m.add(node, IMR.citesChapter, _iri(cited.chapter_iri))
+        m.add(node, IMR.pages, _text(cited.pages))
+        m.add(node, IMR.citationText, _text(cited.text))
+        if cited.section:
+            section = section_iri(cited.guideline, cited.edition, cited.section)
+            g.add((node, IMR.citesSection, section))
+            g.add((section, RDF.type, IMR.GuidelineSection))
+            g.add((section, RDFS.label, Literal(cited.section)))
+            m.add(section, IMR.sectionOf, _iri(cited.chapter_iri) or _iri(cited.guideline_iri))
+            m.add(section, IMR.editionYear, _int(cited.edition))
+        m.span(node, "citation", cited.span)
