@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -123,3 +123,189 @@ def extract(paths: tuple[str, ...], output: Path | None, no_text: bool) -> None:
     summary = f"imrkg extract: {extracted + failed} letters: {extracted} extracted, {failed} failed"
     click.echo(summary, err=output is None)
     sys.exit(1 if failed else 0)
+
+
+def _store_option(command: Any) -> Any:
+    return click.option(
+        "--store",
+        "store_path",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="The store folder (default: $IMRKG_STORE, else ~/.local/share/imr-kg/store).",
+    )(command)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@_store_option
+def build(paths: tuple[str, ...], store_path: Path | None) -> None:
+    """Extract, map, validate and load the letters in PATHS into the store.
+
+    A letter whose graph violates a shape is quarantined (listed with the
+    shapes' messages in the store's quarantine.jsonl), not loaded. Building the
+    same letters again replaces their graphs.
+    """
+    from imrkg.build import build as build_store
+    from imrkg.store import KnowledgeStore, default_store_path
+
+    letters: list[Path] = []
+    unreadable = 0
+    for raw in paths:
+        try:
+            letters.extend(letter_paths((raw,)))
+        except LetterError as exc:
+            _error(str(exc))
+            unreadable += 1
+    try:
+        store = KnowledgeStore(store_path or default_store_path())
+        summary = build_store(
+            letters, store, on_error=_error, progress=lambda items: _progress(items, "build")
+        )
+    except ImrKgError as exc:
+        _error(str(exc))
+        sys.exit(2)
+    summary.read += unreadable
+    summary.failed += unreadable
+    for line in summary.quarantine:
+        _error(f"quarantined: {line}")
+    click.echo(f"imrkg build: {summary.line()} ({store.path})")
+    sys.exit(1 if summary.failed or summary.quarantined else 0)
+
+
+def _short(iri: str | None) -> str:
+    from imrkg.graph import PREFIXES
+
+    if iri is None:
+        return ""
+    for prefix, namespace in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
+        if iri.startswith(namespace):
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return iri
+
+
+@main.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_store_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "turtle", "json"]),
+    default="table",
+    show_default=True,
+    help="A readable table of violations, or the SHACL report as Turtle or JSON.",
+)
+def validate_command(files: tuple[Path, ...], store_path: Path | None, fmt: str) -> None:
+    """Check the store's letters (or RDF FILES) against the shapes.
+
+    Exit status: 0 conforms, 1 violations, 2 error.
+    """
+    import rdflib
+
+    from imrkg.store import KnowledgeStore, default_store_path
+    from imrkg.validate import validate, validate_letters
+
+    try:
+        if files:
+            dataset = rdflib.Dataset()
+            for path in files:
+                try:
+                    dataset.parse(path)
+                except Exception as exc:  # rdflib raises many types for bad input
+                    raise ImrKgError(
+                        f"{path}: not readable RDF ({' '.join(str(exc).split())[:200]})"
+                    ) from None
+            reports = [validate(dataset)]
+        else:
+            store = KnowledgeStore(store_path or default_store_path(), read_only=True)
+            graphs = store.letter_graphs()
+            reports = []
+            for start in range(0, len(graphs), 64):
+                batch = [store.graph(iri) for iri in graphs[start : start + 64]]
+                reports.extend(validate_letters(batch).values())
+    except ImrKgError as exc:
+        _error(str(exc))
+        sys.exit(2)
+    results = sorted(
+        {r for report in reports for r in report.results}, key=lambda r: (r.letter or "", r.focus)
+    )
+    conforms = all(report.conforms for report in reports)
+    if fmt == "json":
+        click.echo(
+            json.dumps({"conforms": conforms, "results": [r.__dict__ for r in results]}, indent=2)
+        )
+    elif fmt == "turtle":
+        merged = rdflib.Graph()
+        for report in reports:
+            merged += report.graph
+        click.echo(merged.serialize(format="turtle"))
+    else:
+        rows = [
+            (r.letter or "", _short(r.focus), _short(r.path), f"{r.severity}: {r.message}")
+            for r in results
+        ]
+        if rows:
+            widths = [
+                max(len(row[i]) for row in [("letter", "focus node", "path", "message"), *rows])
+                for i in range(3)
+            ]
+            for row in [("letter", "focus node", "path", "message"), *rows]:
+                click.echo(
+                    "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3]))
+                    + "  "
+                    + row[3]
+                )
+        letters = {r.letter for r in results if r.severity == "Violation"}
+        click.echo(
+            f"imrkg validate: {'conforms' if conforms else 'does not conform'}; "
+            f"{sum(r.severity == 'Violation' for r in results)} violations in {len(letters)} letters, "
+            f"{sum(r.severity != 'Violation' for r in results)} warnings",
+            err=not conforms,
+        )
+    sys.exit(0 if conforms else 1)
+
+
+@main.command("export")
+@_store_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["turtle", "trig", "nquads", "ntriples", "jsonld"]),
+    default="trig",
+    show_default=True,
+    help="The RDF format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE, not standard output.",
+)
+@click.option("--case", "cases", multiple=True, help="Only this case's letter (repeatable).")
+@click.option("--with-vocabulary", is_flag=True, help="Add the ontology and vocabulary graphs.")
+def export_command(
+    store_path: Path | None,
+    fmt: str,
+    output: Path | None,
+    cases: tuple[str, ...],
+    with_vocabulary: bool,
+) -> None:
+    """Export the store's letters (all, or --case) in an RDF format."""
+    from imrkg.export import export, select_graphs
+    from imrkg.store import KnowledgeStore, default_store_path
+
+    try:
+        store = KnowledgeStore(store_path or default_store_path(), read_only=True)
+        graphs = select_graphs(store, cases, with_vocabulary)
+        if output is None:
+            count = export(store, fmt, sys.stdout.buffer, graphs)
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(
+                dir=output.parent, prefix=f".{output.name}.", delete=False
+            ) as out:
+                count = export(store, fmt, out, graphs)
+            Path(out.name).replace(output)
+    except ImrKgError as exc:
+        _error(str(exc))
+        sys.exit(2)
+    click.echo(f"imrkg export: {len(graphs)} graphs, {count} quads as {fmt}", err=output is None)

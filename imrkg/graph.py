@@ -21,8 +21,9 @@ IRI layout, under ``https://w3id.org/imr-kg/``:
 - ``id/letter/KEY`` (the letter), ``id/case/KEY`` (the IMR case) and the things
   below them: ``.../item/3``, ``.../item/3/citation/imr/1``, ``.../diagnosis/2``;
 - ``.../span/FIELD``: the text behind a fact;
-- ``id/guideline-section/GUIDELINE/EDITION/SLUG``: a guideline section, shared
-  by every letter that cites it;
+- ``id/guideline-section/GUIDELINE/EDITION/CHAPTER/SLUG``: a guideline section,
+  shared by every letter that cites it (CHAPTER is ``-`` for a guideline cited
+  without one);
 - ``id/extraction/KEY`` and ``id/software/imrkg/VERSION``: provenance.
 """
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV
@@ -47,6 +49,20 @@ OA = Namespace("http://www.w3.org/ns/oa#")
 SCHEMA = Namespace("https://schema.org/")
 ICD10CM = Namespace("http://purl.bioontology.org/ontology/ICD10CM/")
 
+# The prefixes exports and query results use.
+PREFIXES = {
+    "imr": str(IMR),
+    "id": ID,
+    "oa": str(OA),
+    "prov": str(PROV),
+    "dcterms": str(DCTERMS),
+    "rdfs": str(RDFS),
+    "xsd": str(XSD),
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "schema": str(SCHEMA),
+    "icd10cm": str(ICD10CM),
+}
+
 MAXIMUS = URIRef(ID + "organization/maximus-federal-services")
 DWC = URIRef(ID + "organization/california-dwc")
 CLAIMS_ADMINISTRATOR = IMR.claimsAdministrator
@@ -61,13 +77,16 @@ def letter_key(record: LetterRecord) -> str:
     >>> from imrkg.record import LetterRecord
     >>> letter_key(LetterRecord(source="x.txt", layout="header", case_number="CM16-0213037"))
     'CM16-0213037'
-    >>> letter_key(LetterRecord(source="x.txt", layout="headerless", source_sha256="ab" * 32))
-    'sha256-abababababababab'
+    >>> letter_key(LetterRecord(source="x.txt", layout="headerless", text="HOW THE IMR ..."))
+    'sha256-532d1b415f506807'
+
+    The hash is of the letter's words, blanks ignored, so that the same letter
+    read from its text file and from its PDF gets the same key.
     """
     if record.case_number:
         return record.case_number
-    digest = record.source_sha256 or hashlib.sha256(record.text.encode("utf-8")).hexdigest()
-    return f"sha256-{digest[:16]}"
+    words = " ".join(record.text.split())
+    return f"sha256-{hashlib.sha256(words.encode('utf-8')).hexdigest()[:16]}"
 
 
 def graph_iri(record: LetterRecord) -> URIRef:
@@ -79,9 +98,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "unnamed"
 
 
-def section_iri(guideline: str, edition: int | None, section: str) -> URIRef:
-    """The IRI of a guideline section, the same in every letter that cites it."""
-    return URIRef(f"{ID}guideline-section/{guideline}/{edition or 'any'}/{_slug(section)}")
+def section_iri(
+    guideline: str, edition: int | None, chapter_iri: str | None, section: str
+) -> URIRef:
+    """The IRI of a guideline section, the same in every letter that cites it; the
+    chapter is part of it, since chapters share section names ("Special Studies")."""
+    chapter = _slug(chapter_iri.rstrip("/").rsplit("/", 1)[-1]) if chapter_iri else "-"
+    return URIRef(
+        f"{ID}guideline-section/{guideline}/{edition or 'any'}/{chapter}/{_slug(section)}"
+    )
 
 
 class _Mapper:
@@ -91,6 +116,8 @@ class _Mapper:
         self.record = record
         self.key = letter_key(record)
         self.graph = Graph(identifier=graph_iri(record))
+        for prefix, namespace in PREFIXES.items():
+            self.graph.bind(prefix, namespace)
         self.letter = URIRef(f"{ID}letter/{self.key}")
         self.case = URIRef(f"{ID}case/{self.key}")
         self.text_resource = URIRef(f"{self.letter}/text")
@@ -131,7 +158,9 @@ class _Mapper:
         g.add((quote, RDF.type, OA.TextQuoteSelector))
         g.add((quote, OA.exact, Literal(text[span.start : span.end])))
         if text:
-            g.add((quote, OA.prefix, Literal(text[max(0, span.start - _QUOTE_CONTEXT) : span.start])))
+            g.add(
+                (quote, OA.prefix, Literal(text[max(0, span.start - _QUOTE_CONTEXT) : span.start]))
+            )
             g.add((quote, OA.suffix, Literal(text[span.end : span.end + _QUOTE_CONTEXT])))
 
 
@@ -148,7 +177,9 @@ def _int(value: int | None) -> Literal | None:
 
 
 def _decimal(value: float | None) -> Literal | None:
-    return Literal(round(value, 4), datatype=XSD.decimal) if value is not None else None
+    return (
+        Literal(Decimal(str(round(value, 4))), datatype=XSD.decimal) if value is not None else None
+    )
 
 
 def _iri(value: str | None) -> URIRef | None:
@@ -174,6 +205,12 @@ def _letter(m: _Mapper) -> None:
     m.add(letter, DCTERMS.issued, _date(r.dates.get("decision")))
     m.add(letter, DCTERMS.creator, MAXIMUS)
     m.add(letter, DCTERMS.publisher, DWC)
+    for organization, name in (
+        (MAXIMUS, "MAXIMUS Federal Services, Inc."),
+        (DWC, "California Division of Workers' Compensation"),
+    ):
+        g.add((organization, RDF.type, PROV.Organization))
+        g.add((organization, RDFS.label, Literal(name)))
     m.add(letter, DCTERMS.language, Literal("en"))
     m.add(letter, DCTERMS.coverage, Literal("US-CA"))
     m.add(letter, IMR.layout, Literal(r.layout))
@@ -187,7 +224,13 @@ def _letter(m: _Mapper) -> None:
     g.add((m.text_resource, RDF.type, IMR.LetterText))
     g.add((m.text_resource, PROV.wasDerivedFrom, letter))
     g.add((m.text_resource, DCTERMS.format, Literal("text/plain")))
-    g.add((m.text_resource, IMR.textSha256, Literal(hashlib.sha256(r.text.encode("utf-8")).hexdigest())))
+    g.add(
+        (
+            m.text_resource,
+            IMR.textSha256,
+            Literal(hashlib.sha256(r.text.encode("utf-8")).hexdigest()),
+        )
+    )
     g.add((m.text_resource, IMR.characterCount, Literal(len(r.text), datatype=XSD.integer)))
     for index, document in enumerate(r.documents_reviewed, start=1):
         node = m.fact(URIRef(f"{letter}/document/{index}"), IMR.ReviewedDocument, document.text)
@@ -195,7 +238,7 @@ def _letter(m: _Mapper) -> None:
     # provenance of the graph itself: which run of which software made it from which letter
     activity = URIRef(f"{ID}extraction/{m.key}")
     software = URIRef(f"{ID}software/imrkg/{__version__}")
-    g.add((activity, RDF.type, PROV.Activity))
+    g.add((activity, RDF.type, IMR.Extraction))
     g.add((activity, RDFS.label, Literal(f"extraction of {m.key} by imrkg {__version__}")))
     g.add((activity, PROV.used, letter))
     g.add((activity, PROV.wasAssociatedWith, software))
@@ -262,7 +305,11 @@ def _case(m: _Mapper) -> None:
     g.add((case, IMR.utilizationReview, review))
     m.add(review, DCTERMS.date, _date(ur.date))
     for index, action in enumerate(ur.actions, start=1):
-        node = m.fact(URIRef(f"{review}/action/{index}"), IMR.UtilizationReviewAction, f"{action.action}: {action.request}")
+        node = m.fact(
+            URIRef(f"{review}/action/{index}"),
+            IMR.UtilizationReviewAction,
+            f"{action.action}: {action.request}",
+        )
         g.add((review, IMR.action, node))
         g.add((node, IMR.actionTaken, Literal(action.action)))
         g.add((node, IMR.requestText, Literal(action.request)))
@@ -284,7 +331,8 @@ def _reviewer(m: _Mapper) -> None:
 
 def _item(m: _Mapper, item: Item, index: int) -> None:
     g = m.graph
-    node = m.fact(URIRef(f"{m.letter}/item/{index}"), IMR.DisputedItem, item.request)
+    label = item.partial.disputed if item.partial and item.partial.disputed else item.request
+    node = m.fact(URIRef(f"{m.letter}/item/{index}"), IMR.DisputedItem, label)
     g.add((m.letter, IMR.hasItem, node))
     g.add((node, IMR.itemNumber, Literal(index, datatype=XSD.integer)))
     g.add((node, IMR.requestText, Literal(item.request)))
@@ -320,7 +368,7 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
         m.add(dosage, IMR.strength, _text(item.dosage.strength))
         m.add(dosage, IMR.strengthValue, _decimal(item.dosage.strength_value))
         m.add(dosage, IMR.strengthUnit, _text(item.dosage.strength_unit))
-        m.add(dosage, IMR["count"], _int(item.dosage.count))
+        m.add(dosage, IMR.unitCount, _int(item.dosage.count))
     if item.partial is not None:
         p = item.partial
         partial = m.fact(URIRef(f"{node}/partial-authorization"), IMR.PartialAuthorization)
@@ -360,7 +408,7 @@ def _citations(m: _Mapper, item: URIRef, who: str, citations: Iterable[Guideline
         m.add(node, IMR.pages, _text(cited.pages))
         m.add(node, IMR.citationText, _text(cited.text))
         if cited.section:
-            section = section_iri(cited.guideline, cited.edition, cited.section)
+            section = section_iri(cited.guideline, cited.edition, cited.chapter_iri, cited.section)
             g.add((node, IMR.citesSection, section))
             g.add((section, RDF.type, IMR.GuidelineSection))
             g.add((section, RDFS.label, Literal(cited.section)))

@@ -6,26 +6,27 @@ checks it against ``shapes/imr.shapes.ttl`` with pySHACL, and returns a
 letter it belongs to, its focus node, path, message and severity. Warnings
 and informational results do not make a graph non-conforming; violations do.
 
-The vocabularies are given to the validator as an ontology graph, so that a
-shape can require a value to be a concept of a scheme (``sh:class
-imr:Treatment``) without the letter graphs repeating the vocabulary.
+The vocabulary concepts' types and the ontology's subclass axioms are added
+to the graph being checked, so that a shape can require a value to be a
+concept of a scheme (``sh:class imr:Treatment``) without the letter graphs
+repeating the vocabulary.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 
 import rdflib
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, RDFS, Graph, URIRef
 from rdflib.namespace import SH
 
 from imrkg.errors import ResourceError
 from imrkg.graph import GRAPH, ID
 from imrkg.loader.vocab import load_vocabulary
-from imrkg.resources import shapes_dir
+from imrkg.resources import ontology_dir, shapes_dir
 
 SHAPES_FILE = "imr.shapes.ttl"
 
@@ -80,12 +81,13 @@ def shapes_graph() -> Graph:
 
 
 @cache
-def _vocabulary_types() -> Graph:
-    """The rdf:type triples of the vocabulary concepts: all ``sh:class`` needs of them."""
-    types = Graph()
-    for triple in load_vocabulary().graph.triples((None, RDF.type, None)):
-        types.add(triple)
-    return types
+def _class_facts() -> tuple[tuple[rdflib.term.Node, rdflib.term.Node, rdflib.term.Node], ...]:
+    """What ``sh:class`` needs to know beyond a letter graph: the vocabulary
+    concepts' types and the ontology's subclass axioms."""
+    facts = set(load_vocabulary().graph.triples((None, RDF.type, None)))
+    ontology = Graph().parse(ontology_dir() / "imr.ttl", format="turtle")
+    facts.update(ontology.triples((None, RDFS.subClassOf, None)))
+    return tuple(facts)
 
 
 def _letter_of(node: str) -> str | None:
@@ -109,19 +111,19 @@ def validate(data: Graph | rdflib.Dataset, shapes: Graph | None = None) -> Valid
     """
     from pyshacl import validate as shacl_validate
 
-    if isinstance(data, rdflib.Dataset):
-        union = Graph()
-        for graph in data.graphs():
-            for triple in graph:
-                union.add(triple)
-        data = union
+    working = Graph()
+    for graph in data.graphs() if isinstance(data, rdflib.Dataset) else (data,):
+        for triple in graph:
+            working.add(triple)
+    for triple in _class_facts():
+        working.add(triple)
     conforms, report, _ = shacl_validate(
-        data,
+        working,
         shacl_graph=shapes if shapes is not None else shapes_graph(),
-        ont_graph=_vocabulary_types(),
         inference="none",
         allow_warnings=True,
         advanced=False,
+        inplace=True,
     )
     results = []
     for node in report.subjects(RDF.type, SH.ValidationResult):
@@ -143,17 +145,28 @@ def validate(data: Graph | rdflib.Dataset, shapes: Graph | None = None) -> Valid
 
 
 def validate_letters(graphs: Iterable[Graph]) -> dict[URIRef, ValidationReport]:
-    """Validate several letter graphs at once; one report per graph."""
+    """Validate several letter graphs at once; one report per graph.
+
+    A result belongs to every letter whose graph holds its focus node: a
+    guideline section is shared by the letters that cite it.
+    """
     graphs = list(graphs)
     union = Graph()
+    holders: dict[str, set[URIRef]] = {}
     for graph in graphs:
+        name = URIRef(str(graph.identifier))
         for triple in graph:
             union.add(triple)
+            holders.setdefault(str(triple[0]), set()).add(name)
     combined = validate(union)
-    reports = {}
-    for graph in graphs:
-        key = str(graph.identifier)[len(GRAPH) :]
-        mine = tuple(r for r in combined.results if r.letter == key)
-        conforms = not any(r.severity == "Violation" for r in mine)
-        reports[URIRef(str(graph.identifier))] = ValidationReport(conforms, mine, combined.graph)
-    return reports
+    mine: dict[URIRef, list[Result]] = {URIRef(str(g.identifier)): [] for g in graphs}
+    for result in combined.results:
+        for name in holders.get(result.focus, ()):
+            key = str(name)[len(GRAPH) :]
+            mine[name].append(result if result.letter == key else replace(result, letter=key))
+    return {
+        name: ValidationReport(
+            not any(r.severity == "Violation" for r in results), tuple(results), combined.graph
+        )
+        for name, results in mine.items()
+    }
