@@ -45,6 +45,12 @@ _SECTION = re.compile(r"Section\(s\)\s*:?\s*(?P<section>.*)$", re.I | re.S)
 _PAGES = re.compile(
     r"(?:Page\(s\)\s*:?\s*|\bpages?\s+|\bpg\.?\s*|\bp\.?\s+)(?P<pages>\d+(?:\s*[-,]\s*\d+)*)", re.I
 )
+# What precedes a topic in ODG citations: "Chapter, ", "Section/", "(updated 12/20/16), "
+_SECTION_NOISE = re.compile(
+    r"^(?:\s|[,;:/-]|(?:chapters?|sections?|topics?)\b|\((?:updated\s+[\d/]+|acute\s*(?:&|and)\s*chronic|online\s+version)\))+",
+    re.I,
+)
+_SECTION_TAIL = re.compile(r"[\s,;:/-]*\b(?:topic|chapter|section)\s*$", re.I)
 _OTHER_GUIDELINES = re.compile(r"\bOther\s+Medical\s+Treatment\s+Guidelines?\b", re.I)
 _CCR_RANGE = re.compile(r"\b9792\.\d+(?:\.\d+)?\s*(?:-\s*9792\.\d+(?:\.\d+)?)?")
 
@@ -149,14 +155,16 @@ def read_citations(line: str) -> list[Cited]:
                 pieces.append(_new_piece(index, gid, match, top))
                 continue
             in_section = "section(s)" in line[current.end : match.start].lower()
-            if gid == current.guideline and not line[current.end : match.start].strip(" ()"):
-                # two names of one guideline side by side: "Other Medical Treatment Guidelines AANEM"
-                current.end = match.end
-            elif (
-                not top and not in_section and gid == current.guideline and current.chapter is None
-            ):
+            if not top and not in_section and gid == current.guideline and current.chapter is None:
                 # "MTUS ACOEM Chapter 12 Low Back Complaints", "ODG Low Back": the named guideline's chapter
                 _set_chapter(index, current, match)
+                current.end = match.end
+            elif (
+                top
+                and gid == current.guideline
+                and not line[current.end : match.start].strip(" ()")
+            ):
+                # two names of one guideline side by side: "Official Disability Guidelines (ODG)"
                 current.end = match.end
             elif _opens_piece(line, current.end, match, in_section):
                 pieces.append(_new_piece(index, gid, match, top))
@@ -187,6 +195,15 @@ def _new_piece(index: GuidelineIndex, gid: str, match: Match, top: bool) -> Cite
     return piece
 
 
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _set_chapter(index: GuidelineIndex, piece: Cited, match: Match) -> None:
     piece.chapter = match.concept.label
     piece.chapter_iri = match.concept.iri
@@ -210,7 +227,10 @@ def _details(line: str, piece: Cited, end: int) -> None:
         rest = rest[: pages.start()] + rest[pages.end() :]
     section = _SECTION.search(rest)
     text = section.group("section") if section else rest
-    text = re.sub(r",?\s+and\s*$", "", text.strip()).strip(" .,;:-")
+    text = _SECTION_NOISE.sub("", re.sub(r",?\s+and\s*$", "", text.strip())).strip(" .,;:-")
+    text = _SECTION_TAIL.sub("", text).strip(" .,;:-")
+    if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()  # "(Trigger point impedance imaging)"
     while (
         text.startswith(")")
         or text.endswith("(")
