@@ -51,6 +51,7 @@ _SECTION_NOISE = re.compile(
     re.I,
 )
 _SECTION_TAIL = re.compile(r"[\s,;:/-]*\b(?:topic|chapter|section)\s*$", re.I)
+_SIDE_BY_SIDE = re.compile(r"[\s()]*(?:(?:https?://)?www\.)?", re.I)
 _OTHER_GUIDELINES = re.compile(r"\bOther\s+Medical\s+Treatment\s+Guidelines?\b", re.I)
 _CCR_RANGE = re.compile(r"\b9792\.\d+(?:\.\d+)?\s*(?:-\s*9792\.\d+(?:\.\d+)?)?")
 
@@ -162,9 +163,10 @@ def read_citations(line: str) -> list[Cited]:
             elif (
                 top
                 and gid == current.guideline
-                and not line[current.end : match.start].strip(" ()")
+                and _SIDE_BY_SIDE.fullmatch(line, current.end, match.start)
             ):
-                # two names of one guideline side by side: "Official Disability Guidelines (ODG)"
+                # two names of one source side by side: "Official Disability Guidelines (ODG)",
+                # "Other Medical Treatment Guidelines www.mdguidelines.com"
                 current.end = match.end
             elif _opens_piece(line, current.end, match, in_section):
                 pieces.append(_new_piece(index, gid, match, top))
@@ -227,17 +229,21 @@ def _details(line: str, piece: Cited, end: int) -> None:
         rest = rest[: pages.start()] + rest[pages.end() :]
     section = _SECTION.search(rest)
     text = section.group("section") if section else rest
-    text = _SECTION_NOISE.sub("", re.sub(r",?\s+and\s*$", "", text.strip())).strip(" .,;:-")
-    text = _SECTION_TAIL.sub("", text).strip(" .,;:-")
-    if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
-        text = text[1:-1].strip()  # "(Trigger point impedance imaging)"
-    while (
-        text.startswith(")")
-        or text.endswith("(")
-        or (text.endswith(")") and text.count(")") > text.count("("))
-    ):
-        text = text[1:] if text.startswith(")") else text[:-1]
-        text = text.strip(" .,;:-")
+    text = re.sub(r",?\s+and\s*$", "", text.strip())
+    previous = None
+    while text != previous:  # peel noise, stray brackets and wrapping brackets until none is left
+        previous = text
+        text = _SECTION_NOISE.sub("", text).strip(" .,;:-")
+        text = _SECTION_TAIL.sub("", text).strip(" .,;:-")
+        if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+            text = text[1:-1].strip()  # "(Trigger point impedance imaging)"
+        if (
+            text.startswith(")")
+            or text.endswith("(")
+            or (text.endswith(")") and text.count(")") > text.count("("))
+        ):
+            # the rest of a chapter name the vocabulary matched only in part: ") Chapter, ..."
+            text = text[1:] if text.startswith(")") else text[:-1]
     text = re.sub(
         r"^\(?(?:ODG|Acute\s*(?:&|and)\s*Chronic)\)?\s*[,:-]?\s*", "", text, flags=re.I
     ).strip(" .,;:-")
