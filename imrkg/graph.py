@@ -69,6 +69,13 @@ CLAIMS_ADMINISTRATOR = IMR.claimsAdministrator
 IMR_REVIEWER = IMR.imrReviewer
 
 _QUOTE_CONTEXT = 32
+# The case's dates: record key -> the evidence field of their text spans.
+_DATE_FIELDS = {
+    "decision": "decision_date",
+    "ur_denial": "ur_denial_date",
+    "assigned": "date_assigned",
+    "application_received": "application_received_date",
+}
 
 
 def letter_key(record: LetterRecord) -> str:
@@ -218,6 +225,7 @@ def _letter(m: _Mapper) -> None:
     m.add(letter, IMR.sourceFileName, Literal(re.split(r"[\\/]", r.source)[-1]))
     m.add(letter, IMR.sourceSha256, _text(r.source_sha256))
     m.add(letter, IMR.concerns, m.case)
+    m.span(letter, "case_number", r.spans.get("case_number"))
     if r.outcome:
         m.add(letter, IMR.letterOutcome, URIRef(f"{VOCAB}outcome/letter-{_slug(r.outcome)}"))
     m.add(letter, IMR.textResource, m.text_resource)
@@ -235,6 +243,7 @@ def _letter(m: _Mapper) -> None:
     for index, document in enumerate(r.documents_reviewed, start=1):
         node = m.fact(URIRef(f"{letter}/document/{index}"), IMR.ReviewedDocument, document.text)
         g.add((letter, IMR.documentReviewed, node))
+        m.span(node, "document", document.span)
     # provenance of the graph itself: which run of which software made it from which letter
     activity = URIRef(f"{ID}extraction/{m.key}")
     software = URIRef(f"{ID}software/imrkg/{__version__}")
@@ -260,17 +269,24 @@ def _case(m: _Mapper) -> None:
     m.add(case, IMR.applicationReceivedDate, _date(r.dates.get("application_received")))
     m.add(case, IMR.dateOfInjury, _date(r.injury.date))
     m.add(case, IMR.priority, _text(r.priority))
+    for key, field in _DATE_FIELDS.items():
+        m.span(case, field, r.spans.get(f"dates.{key}"))
+    m.span(case, "priority", r.spans.get("priority"))
 
     worker = m.fact(URIRef(f"{case}/worker"), IMR.InjuredWorker)
     g.add((case, IMR.injuredWorker, worker))
     m.add(worker, IMR.age, _int(r.worker.age))
     m.add(worker, IMR.sex, _text(r.worker.sex))
+    m.span(worker, "age", r.worker.spans.get("age"))
+    m.span(worker, "sex", r.worker.spans.get("sex"))
 
     injury = m.fact(URIRef(f"{case}/injury"), IMR.Injury)
     g.add((case, IMR.injury, injury))
     g.add((worker, IMR.sustained, injury))
     m.add(injury, DCTERMS.date, _date(r.injury.date))
     m.add(injury, IMR.mechanism, _text(r.injury.mechanism))
+    m.span(injury, "injury_date", r.injury.spans.get("date"))
+    m.span(injury, "mechanism", r.injury.spans.get("mechanism"))
 
     for index, diagnosis in enumerate(r.diagnoses, start=1):
         node = m.fact(URIRef(f"{case}/diagnosis/{index}"), IMR.Diagnosis, diagnosis.text)
@@ -288,10 +304,12 @@ def _case(m: _Mapper) -> None:
         node = m.fact(URIRef(f"{case}/prior-treatment/{index}"), IMR.PriorTreatment, prior.text)
         g.add((case, IMR.priorTreatment, node))
         m.add(node, IMR.treatment, _iri(prior.concept.iri) if prior.concept else None)
+        m.span(node, "prior_treatment", prior.span)
     for index, medication in enumerate(r.medications, start=1):
         node = m.fact(URIRef(f"{case}/medication/{index}"), IMR.Medication, medication.text)
         g.add((case, IMR.currentMedication, node))
         m.add(node, IMR.treatment, _iri(medication.concept.iri) if medication.concept else None)
+        m.span(node, "medication", medication.span)
     for index, pain in enumerate(r.pain_scores, start=1):
         node = m.fact(URIRef(f"{case}/pain-score/{index}"), IMR.PainScore)
         g.add((case, IMR.painScore, node))
@@ -299,11 +317,13 @@ def _case(m: _Mapper) -> None:
         m.add(node, IMR.painHigh, _decimal(pain.high))
         g.add((node, IMR.painScale, Literal(pain.scale, datatype=XSD.integer)))
         m.add(node, IMR.painContext, _text(pain.context))
+        m.span(node, "pain_score", pain.span)
 
     ur = r.utilization_review
     review = m.fact(URIRef(f"{case}/utilization-review"), IMR.UtilizationReview)
     g.add((case, IMR.utilizationReview, review))
     m.add(review, DCTERMS.date, _date(ur.date))
+    m.span(review, "ur_date", ur.spans.get("date"))
     for index, action in enumerate(ur.actions, start=1):
         node = m.fact(
             URIRef(f"{review}/action/{index}"),
@@ -313,6 +333,7 @@ def _case(m: _Mapper) -> None:
         g.add((review, IMR.action, node))
         g.add((node, IMR.actionTaken, Literal(action.action)))
         g.add((node, IMR.requestText, Literal(action.request)))
+        m.span(node, "ur_action", action.span)
 
 
 def _reviewer(m: _Mapper) -> None:
@@ -327,6 +348,8 @@ def _reviewer(m: _Mapper) -> None:
     for ref in r.reviewer.specialty_concepts:
         m.add(reviewer, IMR.specialty, _iri(ref.iri))
         g.add((reviewer, IMR.specialtyText, Literal(ref.text or ref.label)))
+    m.span(reviewer, "licensure", r.reviewer.spans.get("licensure"))
+    m.span(reviewer, "specialty", r.reviewer.spans.get("specialties"))
 
 
 def _item(m: _Mapper, item: Item, index: int) -> None:
@@ -340,6 +363,7 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
     g.add((node, IMR.outcome, URIRef(f"{VOCAB}outcome/{item.outcome}")))
     m.span(node, "item", item.spans.get("heading") or item.span)
     m.span(node, "outcome", item.spans.get("outcome"))
+    m.span(node, "request", item.spans.get("request"))
     treatment = item.treatment
     if treatment is not None:
         m.add(node, IMR.treatment, _iri(treatment.iri))
@@ -359,9 +383,11 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
     if item.frequency is not None:
         m.add(node, IMR.frequencyPerWeek, _decimal(item.frequency.per_week))
         m.add(node, IMR.frequencyText, _text(item.frequency.text))
+        m.span(node, "frequency", item.frequency.span)
     if item.duration is not None:
         m.add(node, IMR.durationWeeks, _decimal(item.duration.weeks))
         m.add(node, IMR.durationText, _text(item.duration.text))
+        m.span(node, "duration", item.duration.span)
     if item.dosage is not None:
         dosage = m.fact(URIRef(f"{node}/dosage"), IMR.Dosage, item.dosage.drug)
         g.add((node, IMR.dosage, dosage))
@@ -369,6 +395,7 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
         m.add(dosage, IMR.strengthValue, _decimal(item.dosage.strength_value))
         m.add(dosage, IMR.strengthUnit, _text(item.dosage.strength_unit))
         m.add(dosage, IMR.unitCount, _int(item.dosage.count))
+        m.span(dosage, "dosage", item.dosage.span)
     if item.partial is not None:
         p = item.partial
         partial = m.fact(URIRef(f"{node}/partial-authorization"), IMR.PartialAuthorization)
@@ -380,9 +407,12 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
         m.add(partial, IMR.authorizedQuantity, _int(p.authorized_quantity))
         m.add(partial, IMR.disputedText, _text(p.disputed))
         m.add(partial, IMR.disputedQuantity, _int(p.disputed_quantity))
+        for field in ("requested", "authorized", "disputed"):
+            m.span(partial, field, p.spans.get(field))
     _citations(m, node, "ca", item.ca_guidelines)
     _citations(m, node, "imr", item.imr_guidelines)
     m.add(node, IMR.guidelineReliance, _text(item.imr_guideline_reliance))
+    m.span(node, "guideline_reliance", item.spans.get("imr_guideline_reliance"))
     if item.rationale:
         g.add((node, IMR.rationale, Literal(item.rationale)))
         m.span(node, "rationale", item.spans.get("rationale"))
