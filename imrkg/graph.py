@@ -38,7 +38,15 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV
 
 from imrkg import __version__
-from imrkg.record import GuidelineCitation, Item, LetterRecord, Span
+from imrkg.record import (
+    ConceptRef,
+    Dosage,
+    GuidelineCitation,
+    Item,
+    LetterRecord,
+    PainScore,
+    Span,
+)
 
 BASE = "https://w3id.org/imr-kg/"
 IMR = Namespace(BASE + "ontology#")
@@ -141,8 +149,9 @@ class _Mapper:
             self.graph.add((node, RDFS.label, Literal(label)))
         return node
 
-    def span(self, node: URIRef, field: str, span: Span | None) -> None:
-        """The text behind a fact, as a Web Annotation specific resource on the letter's text."""
+    def span(self, node: URIRef, field: str, span: Span | None, value: object = None) -> None:
+        """The text behind a fact, as a Web Annotation specific resource on the letter's
+        text; ``value`` is the fact in words, so that a span says what it is evidence of."""
         if span is None:
             return
         text = self.record.text
@@ -154,6 +163,8 @@ class _Mapper:
         g.add((target, RDF.type, OA.SpecificResource))
         g.add((target, OA.hasSource, self.text_resource))
         g.add((target, IMR.evidenceField, Literal(field)))
+        if value is not None and str(value):
+            g.add((target, IMR.evidenceValue, Literal(str(value))))
         g.add((target, OA.hasSelector, position))
         g.add((target, OA.hasSelector, quote))
         g.add((position, RDF.type, OA.TextPositionSelector))
@@ -193,6 +204,39 @@ def _iri(value: str | None) -> URIRef | None:
     return URIRef(value) if value else None
 
 
+def _with_concept(text: str, concept: ConceptRef | None) -> str:
+    return f"{text} ({concept.label})" if concept is not None and concept.iri else text
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _pain(pain: PainScore) -> str:
+    high = f"-{_number(pain.high)}" if pain.high is not None else ""
+    return f"{_number(pain.value)}{high}/{pain.scale}"
+
+
+def _per_week(value: float | None) -> str | None:
+    return f"{_number(value)} per week" if value is not None else None
+
+
+def _weeks(value: float | None) -> str | None:
+    return f"{_number(value)} weeks" if value is not None else None
+
+
+def _dosage(dosage: Dosage) -> str:
+    parts = [dosage.drug, dosage.strength or "", f"#{dosage.count}" if dosage.count else ""]
+    return " ".join(p for p in parts if p)
+
+
+def _citation(cited: GuidelineCitation) -> str:
+    """'MTUS-CPMTG 2016, Opioids, criteria for use': guideline, edition, chapter, section or pages."""
+    head = f"{cited.guideline} {cited.edition}" if cited.edition else cited.guideline
+    rest = [cited.chapter, cited.section, f"page(s) {cited.pages}" if cited.pages else None]
+    return ", ".join([head, *(r for r in rest if r)])
+
+
 def letter_graph(record: LetterRecord) -> Graph:
     """The triples of one letter, in its named graph."""
     m = _Mapper(record)
@@ -225,7 +269,7 @@ def _letter(m: _Mapper) -> None:
     m.add(letter, IMR.sourceFileName, Literal(re.split(r"[\\/]", r.source)[-1]))
     m.add(letter, IMR.sourceSha256, _text(r.source_sha256))
     m.add(letter, IMR.concerns, m.case)
-    m.span(letter, "case_number", r.spans.get("case_number"))
+    m.span(letter, "case_number", r.spans.get("case_number"), r.case_number)
     if r.outcome:
         m.add(letter, IMR.letterOutcome, URIRef(f"{VOCAB}outcome/letter-{_slug(r.outcome)}"))
     m.add(letter, IMR.textResource, m.text_resource)
@@ -243,7 +287,7 @@ def _letter(m: _Mapper) -> None:
     for index, document in enumerate(r.documents_reviewed, start=1):
         node = m.fact(URIRef(f"{letter}/document/{index}"), IMR.ReviewedDocument, document.text)
         g.add((letter, IMR.documentReviewed, node))
-        m.span(node, "document", document.span)
+        m.span(node, "document", document.span, document.text)
     # provenance of the graph itself: which run of which software made it from which letter
     activity = URIRef(f"{ID}extraction/{m.key}")
     software = URIRef(f"{ID}software/imrkg/{__version__}")
@@ -270,23 +314,23 @@ def _case(m: _Mapper) -> None:
     m.add(case, IMR.dateOfInjury, _date(r.injury.date))
     m.add(case, IMR.priority, _text(r.priority))
     for key, field in _DATE_FIELDS.items():
-        m.span(case, field, r.spans.get(f"dates.{key}"))
-    m.span(case, "priority", r.spans.get("priority"))
+        m.span(case, field, r.spans.get(f"dates.{key}"), r.dates.get(key))
+    m.span(case, "priority", r.spans.get("priority"), r.priority)
 
     worker = m.fact(URIRef(f"{case}/worker"), IMR.InjuredWorker)
     g.add((case, IMR.injuredWorker, worker))
     m.add(worker, IMR.age, _int(r.worker.age))
     m.add(worker, IMR.sex, _text(r.worker.sex))
-    m.span(worker, "age", r.worker.spans.get("age"))
-    m.span(worker, "sex", r.worker.spans.get("sex"))
+    m.span(worker, "age", r.worker.spans.get("age"), r.worker.age)
+    m.span(worker, "sex", r.worker.spans.get("sex"), r.worker.sex)
 
     injury = m.fact(URIRef(f"{case}/injury"), IMR.Injury)
     g.add((case, IMR.injury, injury))
     g.add((worker, IMR.sustained, injury))
     m.add(injury, DCTERMS.date, _date(r.injury.date))
     m.add(injury, IMR.mechanism, _text(r.injury.mechanism))
-    m.span(injury, "injury_date", r.injury.spans.get("date"))
-    m.span(injury, "mechanism", r.injury.spans.get("mechanism"))
+    m.span(injury, "injury_date", r.injury.spans.get("date"), r.injury.date)
+    m.span(injury, "mechanism", r.injury.spans.get("mechanism"), r.injury.mechanism)
 
     for index, diagnosis in enumerate(r.diagnoses, start=1):
         node = m.fact(URIRef(f"{case}/diagnosis/{index}"), IMR.Diagnosis, diagnosis.text)
@@ -299,17 +343,24 @@ def _case(m: _Mapper) -> None:
             g.add((code, SCHEMA.codeValue, Literal(diagnosis.icd10)))
             g.add((code, SCHEMA.codingSystem, Literal("ICD-10-CM")))
             m.add(code, RDFS.label, _text(diagnosis.icd10_label))
-        m.span(node, "diagnosis", diagnosis.span)
+        m.span(
+            node,
+            "diagnosis",
+            diagnosis.span,
+            f"{diagnosis.text} ({diagnosis.icd10})" if diagnosis.icd10 else diagnosis.text,
+        )
     for index, prior in enumerate(r.prior_treatments, start=1):
         node = m.fact(URIRef(f"{case}/prior-treatment/{index}"), IMR.PriorTreatment, prior.text)
         g.add((case, IMR.priorTreatment, node))
         m.add(node, IMR.treatment, _iri(prior.concept.iri) if prior.concept else None)
-        m.span(node, "prior_treatment", prior.span)
+        m.span(node, "prior_treatment", prior.span, _with_concept(prior.text, prior.concept))
     for index, medication in enumerate(r.medications, start=1):
         node = m.fact(URIRef(f"{case}/medication/{index}"), IMR.Medication, medication.text)
         g.add((case, IMR.currentMedication, node))
         m.add(node, IMR.treatment, _iri(medication.concept.iri) if medication.concept else None)
-        m.span(node, "medication", medication.span)
+        m.span(
+            node, "medication", medication.span, _with_concept(medication.text, medication.concept)
+        )
     for index, pain in enumerate(r.pain_scores, start=1):
         node = m.fact(URIRef(f"{case}/pain-score/{index}"), IMR.PainScore)
         g.add((case, IMR.painScore, node))
@@ -317,13 +368,13 @@ def _case(m: _Mapper) -> None:
         m.add(node, IMR.painHigh, _decimal(pain.high))
         g.add((node, IMR.painScale, Literal(pain.scale, datatype=XSD.integer)))
         m.add(node, IMR.painContext, _text(pain.context))
-        m.span(node, "pain_score", pain.span)
+        m.span(node, "pain_score", pain.span, _pain(pain))
 
     ur = r.utilization_review
     review = m.fact(URIRef(f"{case}/utilization-review"), IMR.UtilizationReview)
     g.add((case, IMR.utilizationReview, review))
     m.add(review, DCTERMS.date, _date(ur.date))
-    m.span(review, "ur_date", ur.spans.get("date"))
+    m.span(review, "ur_date", ur.spans.get("date"), ur.date)
     for index, action in enumerate(ur.actions, start=1):
         node = m.fact(
             URIRef(f"{review}/action/{index}"),
@@ -333,7 +384,7 @@ def _case(m: _Mapper) -> None:
         g.add((review, IMR.action, node))
         g.add((node, IMR.actionTaken, Literal(action.action)))
         g.add((node, IMR.requestText, Literal(action.request)))
-        m.span(node, "ur_action", action.span)
+        m.span(node, "ur_action", action.span, f"{action.action}: {action.request}")
 
 
 def _reviewer(m: _Mapper) -> None:
@@ -348,8 +399,18 @@ def _reviewer(m: _Mapper) -> None:
     for ref in r.reviewer.specialty_concepts:
         m.add(reviewer, IMR.specialty, _iri(ref.iri))
         g.add((reviewer, IMR.specialtyText, Literal(ref.text or ref.label)))
-    m.span(reviewer, "licensure", r.reviewer.spans.get("licensure"))
-    m.span(reviewer, "specialty", r.reviewer.spans.get("specialties"))
+    m.span(
+        reviewer,
+        "licensure",
+        r.reviewer.spans.get("licensure"),
+        ", ".join(ref.label for ref in r.reviewer.licensure_concepts),
+    )
+    m.span(
+        reviewer,
+        "specialty",
+        r.reviewer.spans.get("specialties"),
+        ", ".join(ref.label for ref in r.reviewer.specialty_concepts),
+    )
 
 
 def _item(m: _Mapper, item: Item, index: int) -> None:
@@ -361,16 +422,16 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
     g.add((node, IMR.requestText, Literal(item.request)))
     m.add(node, IMR.headingText, _text(item.heading))
     g.add((node, IMR.outcome, URIRef(f"{VOCAB}outcome/{item.outcome}")))
-    m.span(node, "item", item.spans.get("heading") or item.span)
-    m.span(node, "outcome", item.spans.get("outcome"))
-    m.span(node, "request", item.spans.get("request"))
+    m.span(node, "item", item.spans.get("heading") or item.span, label)
+    m.span(node, "outcome", item.spans.get("outcome"), item.outcome)
+    m.span(node, "request", item.spans.get("request"), item.request)
     treatment = item.treatment
     if treatment is not None:
         m.add(node, IMR.treatment, _iri(treatment.iri))
         g.add((node, IMR.treatmentText, Literal(treatment.text or treatment.label)))
-        m.span(node, "treatment", treatment.span)
+        m.span(node, "treatment", treatment.span, treatment.label)
     m.add(node, IMR.quantity, _int(item.quantity))
-    m.span(node, "quantity", item.spans.get("quantity"))
+    m.span(node, "quantity", item.spans.get("quantity"), item.quantity)
     for number, region in enumerate(item.body_regions, start=1):
         mention = m.fact(URIRef(f"{node}/region/{number}"), IMR.BodyRegionMention, region.text)
         g.add((node, IMR.regionMention, mention))
@@ -379,15 +440,20 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
             g.add((mention, IMR.bodyRegion, URIRef(region.iri)))
         if region.laterality:
             g.add((mention, IMR.laterality, URIRef(f"{VOCAB}laterality/{region.laterality}")))
-        m.span(mention, "body_region", region.span)
+        m.span(
+            mention,
+            "body_region",
+            region.span,
+            f"{region.label} ({region.laterality})" if region.laterality else region.label,
+        )
     if item.frequency is not None:
         m.add(node, IMR.frequencyPerWeek, _decimal(item.frequency.per_week))
         m.add(node, IMR.frequencyText, _text(item.frequency.text))
-        m.span(node, "frequency", item.frequency.span)
+        m.span(node, "frequency", item.frequency.span, _per_week(item.frequency.per_week))
     if item.duration is not None:
         m.add(node, IMR.durationWeeks, _decimal(item.duration.weeks))
         m.add(node, IMR.durationText, _text(item.duration.text))
-        m.span(node, "duration", item.duration.span)
+        m.span(node, "duration", item.duration.span, _weeks(item.duration.weeks))
     if item.dosage is not None:
         dosage = m.fact(URIRef(f"{node}/dosage"), IMR.Dosage, item.dosage.drug)
         g.add((node, IMR.dosage, dosage))
@@ -395,7 +461,7 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
         m.add(dosage, IMR.strengthValue, _decimal(item.dosage.strength_value))
         m.add(dosage, IMR.strengthUnit, _text(item.dosage.strength_unit))
         m.add(dosage, IMR.unitCount, _int(item.dosage.count))
-        m.span(dosage, "dosage", item.dosage.span)
+        m.span(dosage, "dosage", item.dosage.span, _dosage(item.dosage))
     if item.partial is not None:
         p = item.partial
         partial = m.fact(URIRef(f"{node}/partial-authorization"), IMR.PartialAuthorization)
@@ -408,14 +474,19 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
         m.add(partial, IMR.disputedText, _text(p.disputed))
         m.add(partial, IMR.disputedQuantity, _int(p.disputed_quantity))
         for field in ("requested", "authorized", "disputed"):
-            m.span(partial, field, p.spans.get(field))
+            m.span(partial, field, p.spans.get(field), getattr(p, field))
     _citations(m, node, "ca", item.ca_guidelines)
     _citations(m, node, "imr", item.imr_guidelines)
     m.add(node, IMR.guidelineReliance, _text(item.imr_guideline_reliance))
-    m.span(node, "guideline_reliance", item.spans.get("imr_guideline_reliance"))
+    m.span(
+        node,
+        "guideline_reliance",
+        item.spans.get("imr_guideline_reliance"),
+        item.imr_guideline_reliance,
+    )
     if item.rationale:
         g.add((node, IMR.rationale, Literal(item.rationale)))
-        m.span(node, "rationale", item.spans.get("rationale"))
+        m.span(node, "rationale", item.spans.get("rationale"), item.outcome)
     for number, reason in enumerate(item.reason_evidence, start=1):
         if not reason.iri:
             continue
@@ -423,7 +494,7 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
         statement = m.fact(URIRef(f"{node}/reason/{number}"), IMR.ReasonStatement, reason.label)
         g.add((node, IMR.reasonStatement, statement))
         g.add((statement, IMR.reason, URIRef(reason.iri)))
-        m.span(statement, "reason", reason.span)
+        m.span(statement, "reason", reason.span, reason.label)
 
 
 def _citations(m: _Mapper, item: URIRef, who: str, citations: Iterable[GuidelineCitation]) -> None:
@@ -444,4 +515,4 @@ def _citations(m: _Mapper, item: URIRef, who: str, citations: Iterable[Guideline
             g.add((section, RDFS.label, Literal(cited.section)))
             m.add(section, IMR.sectionOf, _iri(cited.chapter_iri) or _iri(cited.guideline_iri))
             m.add(section, IMR.editionYear, _int(cited.edition))
-        m.span(node, "citation", cited.span)
+        m.span(node, "citation", cited.span, _citation(cited))
