@@ -9,6 +9,7 @@ error.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -173,14 +174,11 @@ def build(paths: tuple[str, ...], store_path: Path | None) -> None:
 
 
 def _short(iri: str | None) -> str:
-    from imrkg.graph import PREFIXES
+    from rdflib import URIRef
 
-    if iri is None:
-        return ""
-    for prefix, namespace in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
-        if iri.startswith(namespace):
-            return f"{prefix}:{iri[len(namespace) :]}"
-    return iri
+    from imrkg.results import short
+
+    return short(URIRef(iri)) if iri is not None else ""
 
 
 @main.command("validate")
@@ -309,3 +307,243 @@ def export_command(
         _error(str(exc))
         sys.exit(2)
     click.echo(f"imrkg export: {len(graphs)} graphs, {count} quads as {fmt}", err=output is None)
+
+
+_ANSWER_FORMATS = ["table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld"]
+
+
+def _format_option(command: Any) -> Any:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(_ANSWER_FORMATS),
+        default=None,
+        help="For tables: table (default), csv, tsv, json, xml (the SPARQL 1.1 result formats);"
+        " for graphs: turtle (default), ntriples, jsonld.",
+    )(command)
+
+
+def _output_option(command: Any) -> Any:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write to FILE, not standard output.",
+    )(command)
+
+
+def _emit(answer: Any, fmt: str | None, output: Path | None, label: str) -> None:
+    """Write an answer to stdout or, whole or not at all, to a file; report its size on stderr."""
+    from imrkg.results import Solutions, Triples, write
+
+    chosen = fmt or ("turtle" if isinstance(answer, Triples) else "table")
+    data = write(answer, chosen)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            dir=output.parent, prefix=f".{output.name}.", delete=False
+        ) as out:
+            out.write(data)
+        Path(out.name).replace(output)
+    if isinstance(answer, Solutions):
+        size = f"{len(answer.rows)} rows" + (" (cut at the row cap)" if answer.truncated else "")
+    elif isinstance(answer, Triples):
+        size = f"{len(answer.graph)} triples"
+    else:
+        size = "yes" if answer.value else "no"
+    click.echo(f"imrkg {label}: {size}", err=True)
+
+
+def _parse_params(params: tuple[str, ...]) -> dict[str, str]:
+    from imrkg.errors import QueryError
+
+    values: dict[str, str] = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise QueryError(f"--param {item!r}: expected NAME=VALUE")
+        values[name.strip()] = value
+    return values
+
+
+@main.command("query")
+@click.argument("name", required=False)
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter of the query (repeatable), e.g. -p treatment=acupuncture.",
+)
+@click.option("--list", "list_queries", is_flag=True, help="List the named queries and exit.")
+@click.option("--describe", is_flag=True, help="Show what the query answers and its parameters.")
+@_format_option
+@_output_option
+@_store_option
+def query_command(
+    name: str | None,
+    params: tuple[str, ...],
+    list_queries: bool,
+    describe: bool,
+    fmt: str | None,
+    output: Path | None,
+    store_path: Path | None,
+) -> None:
+    """Run the named query NAME of the library (queries/*.rq) on the store.
+
+    Exit status: 0 answered, 2 an unknown query, a bad parameter or no store.
+    """
+    from imrkg.queries import library, named_query, run_named
+    from imrkg.store import KnowledgeStore, default_store_path
+
+    try:
+        if list_queries:
+            queries = library()
+            width = max(len(q) for q in queries)
+            for query in queries.values():
+                click.echo(f"{query.name.ljust(width)}  {query.summary}")
+                for p in query.parameters:
+                    default = (
+                        f" = {p.default}" if p.default else "" if p.required else " (optional)"
+                    )
+                    click.echo(f"{'':{width}}    --param {p.name}=<{p.type}>{default}")
+            return
+        if name is None:
+            raise click.UsageError("name a query, or use --list")
+        query = named_query(name)
+        if describe:
+            click.echo(f"{query.name}: {query.summary}\n\n{query.description}\n")
+            for p in query.parameters:
+                need = (
+                    "required"
+                    if p.required
+                    else f"default {p.default}"
+                    if p.default
+                    else "optional"
+                )
+                click.echo(f"  {p.name} ({p.type}, {need}): {p.description}")
+            return
+        values = _parse_params(params)
+        store = KnowledgeStore(store_path or default_store_path(), read_only=True)
+        answer = run_named(store, query.name, values)
+        _emit(answer, fmt, output, f"query {query.name}")
+    except ImrKgError as exc:
+        _error(str(exc))
+        sys.exit(2)
+
+
+@main.command("sparql")
+@click.argument("query")
+@_format_option
+@_output_option
+@_store_option
+def sparql_command(
+    query: str, fmt: str | None, output: Path | None, store_path: Path | None
+) -> None:
+    """Run an ad-hoc SPARQL query on the store: QUERY is the query text, a .rq file, or - for stdin.
+
+    The default graph is the union of all graphs (letters, ontology,
+    vocabularies). Updates are refused. Exit status: 0 answered, 2 error.
+    """
+    from imrkg.queries import run_sparql
+    from imrkg.store import KnowledgeStore, default_store_path
+
+    try:
+        if query == "-":
+            text = sys.stdin.read()
+        elif query.endswith(".rq") or (len(query) < 4096 and Path(query).is_file()):
+            path = Path(query)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ImrKgError(
+                    f"{path}: cannot read the query ({exc.__class__.__name__})"
+                ) from None
+        else:
+            text = query
+        store = KnowledgeStore(store_path or default_store_path(), read_only=True)
+        answer = run_sparql(store, text)
+        _emit(answer, fmt, output, "sparql")
+    except ImrKgError as exc:
+        _error(str(exc))
+        sys.exit(2)
+
+
+@main.command("serve")
+@_store_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="0: any free port.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds a query may run before it is stopped (answered 503).",
+)
+@click.option(
+    "--row-cap",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="The most rows (or triples) an answer carries; a cut answer says so.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Query worker processes.",
+)
+@click.option("--quiet", is_flag=True, help="Do not log requests.")
+def serve_command(
+    store_path: Path | None,
+    host: str,
+    port: int,
+    timeout: float,
+    row_cap: int,
+    workers: int,
+    quiet: bool,
+) -> None:
+    """Serve the store read-only: SPARQL 1.1 Protocol at /sparql, named queries at
+    /queries/NAME, and a page at / to run them in a browser. Stop with Ctrl-C."""
+    from imrkg.serve import QueryService, make_server
+    from imrkg.store import KnowledgeStore, default_store_path
+
+    path = store_path or default_store_path()
+    try:
+        KnowledgeStore(path, read_only=True)  # fail early, with the reason, if there is no store
+        service = QueryService(path, timeout=timeout, row_cap=row_cap, workers=workers)
+    except ImrKgError as exc:
+        _error(str(exc))
+        sys.exit(2)
+    try:
+        server = make_server(service, host, port, quiet=quiet)
+    except OSError as exc:
+        service.close()
+        _error(f"cannot listen on {host}:{port} ({exc.strerror or exc})")
+        sys.exit(2)
+    bound_host, bound_port = (str(part) for part in server.server_address[:2])
+    click.echo(
+        f"imrkg serve: {path} at http://{bound_host}:{bound_port}/ "
+        f"(SPARQL at /sparql; timeout {timeout:g} s, row cap {row_cap})",
+        err=True,
+    )
+    # a plain kill stops the server as Ctrl-C does, so that its query workers stop with it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        service.close()

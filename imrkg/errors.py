@@ -30,3 +30,8 @@ class LetterError(ImrKgError):
 
 class ResourceError(ImrKgError):
     """A data file that ships with imr-kg (ontology, vocabulary, shapes, query) is missing or broken."""
+
+
+class QueryError(ImrKgError):
+    """A query cannot be run as asked: an unknown named query, a parameter of the
+    wrong type, SPARQL that does not parse, an update sent to a read-only graph."""

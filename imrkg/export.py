@@ -10,18 +10,16 @@ context is ever fetched.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterable
-from functools import cache
-from typing import IO, Any
+from typing import IO
 
 import pyoxigraph as ox
 import rdflib
 
 from imrkg.errors import ImrKgError
 from imrkg.graph import GRAPH, PREFIXES
-from imrkg.resources import ontology_dir
+from imrkg.results import jsonld_context
 from imrkg.store import ONTOLOGY_GRAPH, VOCABULARY_GRAPH, KnowledgeStore, to_rdflib
 
 FORMATS: dict[str, ox.RdfFormat | None] = {
@@ -32,13 +30,6 @@ FORMATS: dict[str, ox.RdfFormat | None] = {
     "jsonld": None,
 }
 DATASET_FORMATS = {"trig", "nquads", "jsonld"}
-
-
-@cache
-def jsonld_context() -> dict[str, Any]:
-    """The shipped JSON-LD context (its ``@context`` object)."""
-    data = json.loads((ontology_dir() / "context.jsonld").read_text(encoding="utf-8"))
-    return data.get("@context", data)  # type: ignore[no-any-return]
 
 
 def select_graphs(

@@ -195,9 +195,16 @@ def _int(value: int | None) -> Literal | None:
 
 
 def _decimal(value: float | None) -> Literal | None:
-    return (
-        Literal(Decimal(str(round(value, 4))), datatype=XSD.decimal) if value is not None else None
-    )
+    """A decimal in its shortest form ('2', '0.25'), as a store writes it back, so that
+    a graph read back from the store equals the one written.
+
+    >>> _decimal(2.0), _decimal(30 / 7)
+    (rdflib.term.Literal('2', datatype=rdflib.term.URIRef('http://www.w3.org/2001/XMLSchema#decimal')), rdflib.term.Literal('4.2857', datatype=rdflib.term.URIRef('http://www.w3.org/2001/XMLSchema#decimal')))
+    """
+    if value is None:
+        return None
+    lexical = format(Decimal(str(round(value, 4))).normalize(), "f")
+    return Literal(lexical, datatype=XSD.decimal)
 
 
 def _iri(value: str | None) -> URIRef | None:

@@ -50,6 +50,14 @@ def queries_dir() -> Path:
     return _artifact_dir("queries")
 
 
+def web_dir() -> Path:
+    """The folder holding the endpoint's browser page, script and style (inside the package)."""
+    folder = Path(__file__).resolve().parent / "web"
+    if not folder.is_dir():
+        raise ResourceError(f"the web/ folder is missing from the installation ({folder})")
+    return folder
+
+
 def vocab_files() -> list[Path]:
     """Every vocabulary file, in a stable order."""
     files = sorted(vocab_dir().glob("*.ttl"))

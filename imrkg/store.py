@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,10 @@ import pyoxigraph as ox
 import rdflib
 from rdflib import BNode, Literal, URIRef
 
-from imrkg.errors import ImrKgError
+from imrkg.errors import ImrKgError, QueryError
 from imrkg.graph import GRAPH
 from imrkg.resources import ontology_dir, vocab_files
+from imrkg.results import Answer, Boolean, Solutions, Triples
 
 ONTOLOGY_GRAPH = GRAPH + "ontology"
 VOCABULARY_GRAPH = GRAPH + "vocabulary"
@@ -202,6 +203,65 @@ class KnowledgeStore:
 
     def triple_count(self) -> int:
         return len(self.store)
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        default_graphs: Sequence[str] = (),
+        named_graphs: Sequence[str] = (),
+        row_limit: int | None = None,
+    ) -> Answer:
+        """Answer a SPARQL 1.1 query. Without ``default_graphs`` the default graph is the
+        union of every graph (letters, ontology, vocabularies), so that a query joins a
+        letter's facts to concept labels without naming graphs; ``row_limit`` caps the
+        rows (or triples) read, and the answer says when it cut.
+
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     KnowledgeStore(Path(folder)).query("ASK { ?s ?p ?o }")
+        Boolean(value=False)
+        """
+        options: dict[str, Any] = {}
+        if default_graphs:
+            options["default_graph"] = [ox.NamedNode(iri) for iri in default_graphs]
+        else:
+            options["use_default_graph_as_union"] = True
+        if named_graphs:
+            options["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs]
+        try:
+            answer = self.store.query(sparql, **options)
+            if isinstance(answer, ox.QueryBoolean):
+                return Boolean(bool(answer))
+            if isinstance(answer, ox.QueryTriples):
+                graph = rdflib.Graph()
+                for count, triple in enumerate(answer):
+                    if row_limit is not None and count >= row_limit:
+                        return Triples(graph, truncated=True)
+                    graph.add(
+                        (
+                            to_rdflib(triple.subject),
+                            to_rdflib(triple.predicate),
+                            to_rdflib(triple.object),
+                        )
+                    )
+                return Triples(graph)
+            variables = [v.value for v in answer.variables]
+            rows: list[tuple[rdflib.term.Node | None, ...]] = []
+            for solution in answer:
+                if row_limit is not None and len(rows) >= row_limit:
+                    return Solutions(variables, rows, truncated=True)
+                rows.append(
+                    tuple(
+                        to_rdflib(solution[v]) if solution[v] is not None else None
+                        for v in variables
+                    )
+                )
+            return Solutions(variables, rows)
+        except SyntaxError as exc:
+            raise QueryError(f"the query does not parse: {' '.join(str(exc).split())}") from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: the query could not read the store ({exc})") from None
 
     # --------------------------------------------------------- quarantine
 

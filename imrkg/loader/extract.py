@@ -466,7 +466,8 @@ def _over_limit(item: Item) -> bool:
     if _counts(unit):
         return item.quantity is not None and item.quantity > limit
     if unit in _DAYS_PER and item.duration is not None and item.duration.weeks is not None:
-        return item.duration.weeks * 7 > limit * _DAYS_PER[unit]
+        # whole days: a '30 day trial' is 30/7 weeks, which times 7 is not quite 30 in floats
+        return round(item.duration.weeks * 7) > limit * _DAYS_PER[unit]
     return False
 
 
