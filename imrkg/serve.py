@@ -195,7 +195,10 @@ class _Worker:
         )
         self.process.start()
         child.close()
-        status, message = self.connection.recv()
+        try:
+            status, message = self.connection.recv()
+        except EOFError:
+            status, message = "failed", "a query worker could not start"
         if status != "ready":
             self.process.join()
             raise ImrKgError(message)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import rdflib
 
 from imrkg.loader.extract import extract_letter
 from imrkg.record import LetterRecord
@@ -39,3 +44,58 @@ requires_shared = pytest.mark.skipif(
     not (SHARED / "corpus").is_dir(),
     reason=f"the real-letter corpus is not here ({SHARED / 'corpus'} is absent)",
 )
+
+
+def parse_rdf(fmt: str, data: bytes) -> rdflib.Dataset:
+    """Read RDF written by imr-kg back with rdflib (whose JSON-LD reader trips over its own
+    deprecations); formats without named graphs land in the default graph."""
+    dataset = rdflib.Dataset()
+    rdflib_format = {
+        "turtle": "turtle",
+        "trig": "trig",
+        "nquads": "nquads",
+        "ntriples": "nt",
+        "jsonld": "json-ld",
+    }[fmt]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if fmt in ("turtle", "ntriples"):
+            dataset.default_graph.parse(data=data, format=rdflib_format)
+        else:
+            dataset.parse(data=data, format=rdflib_format)
+    return dataset
+
+
+@pytest.fixture(scope="session")
+def sample_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding the sample letters (their text versions) and the vocabularies."""
+    from imrkg.graph import letter_graph
+    from imrkg.store import KnowledgeStore
+
+    path = tmp_path_factory.mktemp("samples") / "store"
+    store = KnowledgeStore(path)
+    store.load_vocabularies()
+    for name in SAMPLE_NAMES:
+        store.replace_graph(letter_graph(sample_record(name, "txt")))
+    store.flush()
+    del store
+    return path
+
+
+@contextlib.contextmanager
+def running_endpoint(store: Path, **options: Any) -> Iterator[str]:
+    """An endpoint on the store, listening on a free local port, for the block's duration;
+    yields its base URL."""
+    from imrkg.serve import QueryService, make_server
+
+    service = QueryService(store, **options)
+    server = make_server(service, "127.0.0.1", 0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    try:
+        yield f"http://{host!s}:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        service.close()

@@ -85,3 +85,45 @@ def test_silver_score_meets_the_bar(
 ) -> None:
     out, _ = real_records
     assert _score(out, SHARED / "corpus" / "silver") >= SILVER_BAR
+
+
+def _expected_outcomes() -> list[str]:
+    """Every item outcome the gold (where a letter has one) or the silver file gives."""
+    corpus = SHARED / "corpus"
+    outcomes: list[str] = []
+    for letter in sorted((corpus / "letters").glob("*.txt")) + sorted(
+        (corpus / "pdfs").glob("*.pdf")
+    ):
+        gold = corpus / "gold" / f"{letter.stem}.json"
+        data = json.loads(
+            (gold if gold.exists() else corpus / "silver" / f"{letter.stem}.json").read_text()
+        )
+        outcomes += (
+            [item["outcome"] for item in data["items"]] if "items" in data else data["outcomes"]
+        )
+    return outcomes
+
+
+@requires_shared
+def test_outcomes_by_category_add_up_to_the_expected_items(
+    real_records: tuple[Path, subprocess.CompletedProcess[str]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The graph of the real letters answers the first question with the corpus' own totals."""
+    from imrkg.graph import letter_graph
+    from imrkg.queries import run_named
+    from imrkg.record import record_from_json
+    from imrkg.results import Solutions
+    from imrkg.store import KnowledgeStore
+
+    out, _ = real_records
+    store = KnowledgeStore(tmp_path_factory.mktemp("real-store") / "store")
+    store.load_vocabularies()
+    for line in out.read_text().splitlines():
+        store.replace_graph(letter_graph(record_from_json(json.loads(line))))
+    answer = run_named(store, "outcomes-by-treatment-category")
+    assert isinstance(answer, Solutions)
+    expected = _expected_outcomes()
+    assert sum(answer.column("items")) == len(expected)
+    assert sum(answer.column("overturned")) == expected.count("overturned")
+    assert sum(answer.column("upheld")) == expected.count("upheld")

@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from imrkg.build import build
 from imrkg.export import FORMATS, export, select_graphs
 from imrkg.graph import GRAPH
 from imrkg.store import KnowledgeStore, default_store_path
-from tests.conftest import EXAMPLES, SAMPLE_NAMES
+from tests.conftest import EXAMPLES, SAMPLE_NAMES, parse_rdf
 
 ITEMS = "SELECT (COUNT(?i) AS ?n) WHERE { ?i a <https://w3id.org/imr-kg/ontology#DisputedItem> }"
 
@@ -137,25 +136,6 @@ def test_validate_command_on_files(tmp_path: Path) -> None:
     assert run.returncode == 2 and "not readable RDF" in run.stderr
 
 
-def _parse(fmt: str, data: bytes) -> rdflib.Dataset:
-    """Read an export back with rdflib (whose JSON-LD reader trips over its own deprecations)."""
-    dataset = rdflib.Dataset()
-    rdflib_format = {
-        "turtle": "turtle",
-        "trig": "trig",
-        "nquads": "nquads",
-        "ntriples": "nt",
-        "jsonld": "json-ld",
-    }[fmt]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        if fmt in ("turtle", "ntriples"):
-            dataset.default_graph.parse(data=data, format=rdflib_format)
-        else:
-            dataset.parse(data=data, format=rdflib_format)
-    return dataset
-
-
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_export_round_trip(sample_store: KnowledgeStore, fmt: str, tmp_path: Path) -> None:
     """Parsing an export back gives the same dataset (the union of the letters, for formats without named graphs)."""
@@ -163,7 +143,7 @@ def test_export_round_trip(sample_store: KnowledgeStore, fmt: str, tmp_path: Pat
     path = tmp_path / f"export.{fmt}"
     with path.open("wb") as out:
         export(sample_store, fmt, out, graphs)
-    parsed = _parse(fmt, path.read_bytes())
+    parsed = parse_rdf(fmt, path.read_bytes())
     if fmt in ("turtle", "ntriples"):
         union = rdflib.Graph()
         for iri in graphs:
@@ -201,7 +181,7 @@ def test_export_command_for_one_case(sample_store: KnowledgeStore, tmp_path: Pat
         str(out),
     )
     assert run.returncode == 0, run.stderr
-    dataset = _parse("trig", out.read_bytes())
+    dataset = parse_rdf("trig", out.read_bytes())
     assert {str(g.identifier) for g in dataset.graphs() if len(g)} == {GRAPH + "CM14-0061937"}
     unknown = _run("export", "--store", str(sample_store.path), "--case", "CM00-0000000")
     assert (
