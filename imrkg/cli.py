@@ -547,3 +547,56 @@ def serve_command(
     finally:
         server.server_close()
         service.close()
+
+
+@main.command("plot")
+@click.argument("name", required=False)
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter of the plot (repeatable), e.g. -p case=CM16-0213037.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write: .png, .svg, .pdf, or .html (an interactive page) for networks.",
+)
+@click.option("--list", "list_plots", is_flag=True, help="List the plots and exit.")
+@_store_option
+def plot_command(
+    name: str | None,
+    params: tuple[str, ...],
+    output: Path | None,
+    list_plots: bool,
+    store_path: Path | None,
+) -> None:
+    """Draw the chart NAME from the store to a file (the notebooks' charts).
+
+    Exit status: 0 drawn, 2 an unknown plot, a bad parameter or no store.
+    """
+    from imrkg.store import KnowledgeStore, default_store_path
+    from imrkg.viz import PLOTS, plot
+
+    try:
+        if list_plots:
+            width = max(len(p) for p in PLOTS)
+            for chart in PLOTS.values():
+                click.echo(f"{chart.name.ljust(width)}  {chart.summary}")
+                for p, required in chart.parameters.items():
+                    click.echo(
+                        f"{'':{width}}    --param {p}=...{'' if required else ' (optional)'}"
+                    )
+            return
+        if name is None or output is None:
+            raise click.UsageError("name a plot and its file (-o FILE.png), or use --list")
+        values = _parse_params(params)
+        store = KnowledgeStore(store_path or default_store_path(), read_only=True)
+        written = plot(store, name, values, output)
+        click.echo(f"imrkg plot {name}: {written}", err=True)
+    except ImrKgError as exc:
+        _error(str(exc))
+        sys.exit(2)

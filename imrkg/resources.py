@@ -64,3 +64,13 @@ def vocab_files() -> list[Path]:
     if not files:
         raise ResourceError(f"no vocabularies in {vocab_dir()}")
     return files
+
+
+def published_statistics_file() -> Path:
+    """The CSV of published IMR figures (DWC, CWCI), each value with its source."""
+    path = Path(__file__).resolve().parent / "reference" / "published-imr-statistics.csv"
+    if not path.is_file():
+        raise ResourceError(
+            f"the published IMR statistics are missing from the installation ({path})"
+        )
+    return path

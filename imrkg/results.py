@@ -88,6 +88,20 @@ class Solutions:
             for row in self.rows
         ]
 
+    def _repr_html_(self) -> str:
+        """The rows as an HTML table, so that a notebook shows an answer as one."""
+        import html
+
+        head = "".join(f"<th>{html.escape(v)}</th>" for v in self.variables)
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{html.escape(short(t)) if t is not None else ''}</td>" for t in row)
+            + "</tr>"
+            for row in self.rows
+        )
+        note = "<p>(cut at the row cap)</p>" if self.truncated else ""
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+
     def column(self, name: str) -> list[Any]:
         """One column's Python values, None where unbound."""
         index = self.variables.index(name)

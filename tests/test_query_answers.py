@@ -644,3 +644,82 @@ def test_the_store_holds_exactly_the_records(
     assert store.letter_graphs() == sorted(str(letter_graph(r).identifier) for r in records)
     assert len({letter_key(r) for r in records}) == len(records)
     assert Path(store.path).is_dir()
+
+
+def test_treatment_guideline_citations(store: KnowledgeStore, records: list[LetterRecord]) -> None:
+    groups: dict[Any, list[Item]] = defaultdict(list)
+    for _, item in all_items(records):
+        if item.treatment is None or not item.treatment.iri:
+            continue
+        keys = set()
+        for cited in item.imr_guidelines:
+            section = cited.section or (f"page(s) {cited.pages}" if cited.pages else "")
+            keys.add(
+                (
+                    label(item.treatment.iri),
+                    cited.guideline,
+                    label(cited.guideline_iri),
+                    cited.edition,
+                    label(cited.chapter_iri) or "",
+                    section,
+                )
+            )
+        for key in keys:
+            groups[key].append(item)
+    got = {
+        (
+            r["treatment"],
+            r["guideline_id"],
+            r["guideline"],
+            r["edition"],
+            r["chapter"],
+            r["section"],
+        ): (r["items"], r["upheld"], r["overturned"])
+        for r in rows(run_named(store, "treatment-guideline-citations"))
+    }
+    assert groups, "the samples cite guidelines"
+    assert got == {k: v[:3] for k, v in tallies(groups).items()}
+    acupuncture = iri_of("acupuncture")
+    vocabulary = load_vocabulary()
+    narrower = {
+        c.label
+        for c in vocabulary.in_scheme("treatment")
+        if acupuncture in (c.iri, *vocabulary.ancestors(c.iri))
+    }
+    only = rows(run_named(store, "treatment-guideline-citations", {"treatment": "acupuncture"}))
+    assert only
+    assert {r["treatment"] for r in only} <= narrower
+
+
+def _diagnosis_key(diagnosis: Any) -> tuple[str, str]:
+    """How co-diagnoses names a diagnosis: the code's title, else the code, else the words."""
+    if diagnosis.icd10:
+        return (diagnosis.icd10_label or diagnosis.icd10, diagnosis.icd10)
+    return (diagnosis.text.lower(), "")
+
+
+def test_co_diagnoses(store: KnowledgeStore, records: list[LetterRecord]) -> None:
+    pairs: Counter[tuple[str, str, str, str]] = Counter()
+    named: Counter[str] = Counter()
+    for record in records:
+        keys = {_diagnosis_key(d) for d in record.diagnoses}
+        named.update({k for k, _ in keys})
+        for a, code_a in keys:
+            for b, code_b in keys:
+                if a < b:
+                    pairs[(a, code_a, b, code_b)] += 1
+    got = {
+        (r["diagnosis"], r["icd10"], r["other_diagnosis"], r["other_icd10"]): r["letters"]
+        for r in rows(run_named(store, "co-diagnoses"))
+    }
+    assert pairs, "the samples name several diagnoses per letter"
+    assert got == dict(pairs)
+    for r in rows(run_named(store, "co-diagnoses")):
+        assert (r["diagnosis_letters"], r["other_letters"]) == (
+            named[r["diagnosis"]],
+            named[r["other_diagnosis"]],
+        )
+    frequent = rows(run_named(store, "co-diagnoses", {"min_letters": "2"}))
+    assert {(r["diagnosis"], r["other_diagnosis"]) for r in frequent} == {
+        (a, b) for (a, _, b, _), n in pairs.items() if n >= 2
+    }
