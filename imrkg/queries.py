@@ -69,6 +69,7 @@ _SKIPPED = re.compile(
     r"|#[^\n]*"  # comments
 )
 _WHERE = re.compile(r"(?<![\w:?$])WHERE(?![\w:])", re.IGNORECASE)
+_SERVICE = re.compile(r"(?<![\w:?$])SERVICE(?![\w:])", re.IGNORECASE)
 _UPDATE = re.compile(
     r"^(?:\s|PREFIX\s+[\w.-]*:\s*<[^>]*>|BASE\s+<[^>]*>)*"
     r"(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
@@ -250,6 +251,23 @@ def is_update(text: str) -> bool:
     return bool(_UPDATE.match(without_comments))
 
 
+def is_federated(text: str) -> bool:
+    """Whether the query asks another endpoint (``SERVICE``), which would make the engine
+    fetch from the network: queries here read the store only.
+
+    >>> is_federated("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")
+    True
+    >>> is_federated('SELECT ?service WHERE { ?service <urn:p> "SERVICE" } # SERVICE')
+    False
+    """
+    return any(_SERVICE.search(text, start, end) for start, end in _code_spans(text))
+
+
+FEDERATION_REFUSED = (
+    "SERVICE is not accepted: queries read this store only, and nothing is fetched from the network"
+)
+
+
 # ------------------------------------------------------------- parameter values
 
 
@@ -407,4 +425,6 @@ def run_sparql(store: KnowledgeStore, text: str, *, row_limit: int | None = None
         raise QueryError(
             "SPARQL Update is not accepted: the graph is read-only (rebuild it with 'imrkg build')"
         )
+    if is_federated(text):
+        raise QueryError(FEDERATION_REFUSED)
     return store.query(text, row_limit=row_limit)

@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from imrkg import __version__
 from imrkg.errors import ImrKgError, QueryError
-from imrkg.queries import is_update, library
+from imrkg.queries import FEDERATION_REFUSED, is_federated, is_update, library
 from imrkg.resources import web_dir
 from imrkg.results import (
     GRAPH_FORMATS,
@@ -455,6 +455,8 @@ class _Handler(BaseHTTPRequestHandler):
             return Reply.text(
                 HTTPStatus.FORBIDDEN, "SPARQL Update is not accepted: this endpoint is read-only"
             )
+        if is_federated(text):
+            return Reply.text(HTTPStatus.FORBIDDEN, FEDERATION_REFUSED)
         return self.service.run(
             {
                 "kind": "sparql",

@@ -99,3 +99,33 @@ def running_endpoint(store: Path, **options: Any) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         service.close()
+
+
+@contextlib.contextmanager
+def listening_trap() -> Iterator[tuple[str, list[bytes]]]:
+    """A local HTTP listener that records every request it gets, for the block's duration:
+    yields its URL and the list of requests (empty when nothing was fetched)."""
+    import http.server
+
+    seen: list[bytes] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.requestline.encode())
+            self.send_response(500)
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            self.do_GET()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/sparql", seen
+    finally:
+        server.shutdown()
+        server.server_close()

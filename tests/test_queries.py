@@ -31,7 +31,7 @@ from imrkg.queries import (
 from imrkg.record import Duration, Item, Treatment
 from imrkg.results import Solutions
 from imrkg.store import KnowledgeStore
-from tests.conftest import SAMPLE_NAMES, parse_rdf, sample_record
+from tests.conftest import SAMPLE_NAMES, listening_trap, parse_rdf, sample_record
 
 REQUIRED = {
     "outcomes-by-treatment-category": [
@@ -250,6 +250,21 @@ def test_ad_hoc_sparql_refuses_updates_and_reports_syntax(store: KnowledgeStore)
         run_sparql(store, "INSERT DATA { <urn:a> <urn:b> <urn:c> }")
     with pytest.raises(QueryError, match="does not parse"):
         run_sparql(store, "SELECT * WHERE { ?s ?p }")
+
+
+def test_ad_hoc_sparql_never_asks_another_endpoint(store: KnowledgeStore) -> None:
+    """Regression: Oxigraph evaluates SERVICE by fetching from the URL it names."""
+    with listening_trap() as (url, seen):
+        for text in (
+            f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+            f"select * where {{ ?a ?b ?c . service silent <{url}> {{ ?s ?p ?o }} }}",
+            f"SELECT * WHERE {{ ?a ?b ?c OPTIONAL {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }}",
+        ):
+            with pytest.raises(QueryError, match="SERVICE is not accepted"):
+                run_sparql(store, text)
+        assert seen == []
+    harmless = run_sparql(store, 'SELECT ?service WHERE { BIND ("SERVICE" AS ?service) }')
+    assert isinstance(harmless, Solutions) and len(harmless.rows) == 1
 
 
 def test_a_thirty_day_trial_is_not_over_a_thirty_day_limit() -> None:

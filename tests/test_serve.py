@@ -25,7 +25,7 @@ from rdflib.query import Result
 from imrkg.queries import library, run_named
 from imrkg.results import Solutions, Triples
 from imrkg.store import KnowledgeStore
-from tests.conftest import parse_rdf, running_endpoint
+from tests.conftest import listening_trap, parse_rdf, running_endpoint
 
 ITEMS = """PREFIX imr: <https://w3id.org/imr-kg/ontology#>
 SELECT ?item ?number ?outcome WHERE { ?item a imr:DisputedItem ; imr:itemNumber ?number ; imr:outcome ?outcome }
@@ -177,6 +177,20 @@ def test_without_a_query_the_service_describes_itself(endpoint: str) -> None:
     sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
     assert (None, rdflib.RDF.type, sd.Service) in graph
     assert (None, sd.supportedLanguage, sd.SPARQL11Query) in graph
+
+
+def test_federated_queries_are_refused_and_fetch_nothing(endpoint: str) -> None:
+    """Regression: a SERVICE clause would have the engine fetch from any URL it names."""
+    with listening_trap() as (url, seen):
+        text = f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}"
+        for status, _, body in (
+            fetch(get_query(endpoint, text)),
+            fetch(
+                f"{endpoint}/sparql", data=text.encode(), content_type="application/sparql-query"
+            ),
+        ):
+            assert status == 403 and b"SERVICE is not accepted" in body
+        assert seen == []
 
 
 def test_updates_are_refused_and_change_nothing(endpoint: str, store: KnowledgeStore) -> None:
