@@ -357,6 +357,17 @@ def _emit(answer: Any, fmt: str | None, output: Path | None, label: str) -> None
     click.echo(f"imrkg {label}: {size}", err=True)
 
 
+def _param_option(command: Any) -> Any:
+    return click.option(
+        "-p",
+        "--param",
+        "params",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="A parameter (repeatable), e.g. -p treatment=acupuncture or -p case=CM16-0213037.",
+    )(command)
+
+
 def _parse_params(params: tuple[str, ...]) -> dict[str, str]:
     from imrkg.errors import QueryError
 
@@ -371,14 +382,7 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, str]:
 
 @main.command("query")
 @click.argument("name", required=False)
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A parameter of the query (repeatable), e.g. -p treatment=acupuncture.",
-)
+@_param_option
 @click.option("--list", "list_queries", is_flag=True, help="List the named queries and exit.")
 @click.option("--describe", is_flag=True, help="Show what the query answers and its parameters.")
 @_format_option
@@ -551,14 +555,7 @@ def serve_command(
 
 @main.command("plot")
 @click.argument("name", required=False)
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A parameter of the plot (repeatable), e.g. -p case=CM16-0213037.",
-)
+@_param_option
 @click.option(
     "-o",
     "--output",

@@ -25,6 +25,7 @@ acupuncture     13
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import warnings
@@ -90,8 +91,6 @@ class Solutions:
 
     def _repr_html_(self) -> str:
         """The rows as an HTML table, so that a notebook shows an answer as one."""
-        import html
-
         head = "".join(f"<th>{html.escape(v)}</th>" for v in self.variables)
         body = "".join(
             "<tr>"

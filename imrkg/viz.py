@@ -36,19 +36,17 @@ import rdflib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from rdflib import RDF, URIRef
+from rdflib import DCTERMS, RDF, RDFS, URIRef
 
 from imrkg.errors import QueryError
-from imrkg.loader.vocab import IMR, load_vocabulary
+from imrkg.graph import IMR, SCHEMA, VOCAB
+from imrkg.loader.vocab import load_vocabulary
 from imrkg.queries import run_named
 from imrkg.resources import published_statistics_file, web_dir
 from imrkg.results import Solutions, Triples
 from imrkg.store import KnowledgeStore
 
-SKOS = rdflib.Namespace("http://www.w3.org/2004/02/skos/core#")
-DCTERMS = rdflib.Namespace("http://purl.org/dc/terms/")
-SCHEMA = rdflib.Namespace("https://schema.org/")
-OUTCOME = "https://w3id.org/imr-kg/vocab/outcome/"
+OUTCOME = f"{VOCAB}outcome/"
 
 # One colour per kind of node; outcomes by what they did to the denial.
 KIND_COLOURS: dict[str, str] = {
@@ -236,22 +234,43 @@ def _cited_part(
     concept_label: Callable[[rdflib.term.Node], str],
 ) -> tuple[str, str]:
     """The node a citation points at (section, else pages, else chapter, else the whole
-    guideline) and its label, 'MTUS-CPMTG 2016: Opioids, criteria for use'."""
+    guideline) and its :func:`guideline_part_label`."""
     concept = load_vocabulary().concepts.get(str(guideline))
-    head = concept.notation if concept and concept.notation else concept_label(guideline)
     edition = one(citation, IMR.editionYear)
-    if edition is not None:
-        head = f"{head} {edition}"
     section = one(citation, IMR.citesSection)
     pages = one(citation, IMR.pages)
     chapter = one(citation, IMR.citesChapter)
+    label = guideline_part_label(
+        concept.notation if concept and concept.notation else concept_label(guideline),
+        edition,
+        concept_label(chapter) if chapter is not None else None,
+        str(one(section, RDFS.label))
+        if section is not None
+        else f"page(s) {pages}"
+        if pages
+        else None,
+    )
     if section is not None:
-        return str(section), f"{head}: {one(section, rdflib.RDFS.label)}"
+        return str(section), label
     if pages is not None:
-        return f"{guideline}#pages-{pages}-{edition}", f"{head}: pages {pages}"
+        return f"{guideline}#pages-{pages}-{edition}", label
     if chapter is not None:
-        return f"{chapter}#{edition}", f"{head}: {concept_label(chapter)}"
-    return f"{guideline}#{edition}", head
+        return f"{chapter}#{edition}", label
+    return f"{guideline}#{edition}", label
+
+
+def guideline_part_label(
+    guideline_id: str, edition: object, chapter: str | None, section: str | None
+) -> str:
+    """'MTUS-ACOEM 2004: Low Back Complaints, Special Studies': the guideline's ID, its
+    edition, and the chapter and section (or pages) that are known.
+
+    >>> guideline_part_label("MTUS-AMTG", 2007, None, None)
+    'MTUS-AMTG 2007'
+    """
+    head = f"{guideline_id} {edition}" if edition else guideline_id
+    part = ", ".join(p for p in (chapter, section) if p)
+    return f"{head}: {part}" if part else head
 
 
 def citation_network(store: KnowledgeStore, treatment: str | None = None) -> nx.Graph:
@@ -263,32 +282,19 @@ def citation_network(store: KnowledgeStore, treatment: str | None = None) -> nx.
     answer = _solutions(store, "treatment-guideline-citations", params)
     net = nx.Graph()
     for row in answer.records():
-        part = _section_label(row)
+        part = guideline_part_label(
+            row["guideline_id"], row.get("edition"), row.get("chapter"), row.get("section")
+        )
         t = f"treatment: {row['treatment']}"
         s = f"section: {part}"
         net.add_node(t, kind="treatment", label=row["treatment"], bipartite=0)
         net.add_node(
             s, kind="guideline section", label=part, bipartite=1, guideline=row["guideline"]
         )
-        previous = (
-            net.edges[t, s] if net.has_edge(t, s) else {"weight": 0, "upheld": 0, "overturned": 0}
-        )
-        net.add_edge(
-            t,
-            s,
-            weight=previous["weight"] + row["items"],
-            upheld=previous["upheld"] + row["upheld"],
-            overturned=previous["overturned"] + row["overturned"],
-        )
+        net.add_edge(t, s, weight=row["items"], upheld=row["upheld"], overturned=row["overturned"])
     for name in net:
         net.nodes[name]["items"] = sum(w for _, _, w in net.edges(name, data="weight"))
     return net
-
-
-def _section_label(row: Mapping[str, Any]) -> str:
-    head = row["guideline_id"] + (f" {row['edition']}" if row.get("edition") else "")
-    part = ", ".join(p for p in (row.get("chapter"), row.get("section")) if p)
-    return f"{head}: {part}" if part else head
 
 
 def co_diagnosis_network(store: KnowledgeStore, min_letters: int = 1) -> nx.Graph:
@@ -312,15 +318,9 @@ def similar_cases_network(store: KnowledgeStore, case: str, limit: int = 10) -> 
     ``similar-cases`` query): edges from an item to a similar one carry the ``score``;
     similar items carry their ``outcome`` and ``case``."""
     answer = _solutions(store, "similar-cases", {"case": case, "limit": str(limit)})
-    own = _solutions(store, "evidence", {"case": case})
-    requests = {
-        r["item"]: r["value"] for r in own.records() if r.get("field") == "item" and "item" in r
-    }
-    treatments = {
-        r["item"]: r["value"]
-        for r in own.records()
-        if r.get("field") == "treatment" and "item" in r
-    }
+    own = [r for r in _solutions(store, "evidence", {"case": case}).records() if "item" in r]
+    requests = {r["item"]: r["value"] for r in own if r.get("field") == "item"}
+    treatments = {r["item"]: r["value"] for r in own if r.get("field") == "treatment"}
     net = nx.DiGraph()
     net.add_node(case, kind="case", label=f"IMR case {case}")
     for row in answer.records():
@@ -611,9 +611,9 @@ def _overturn_colour(data: Mapping[str, Any]) -> str:
 def draw_similar_cases(graph: nx.DiGraph, title: str | None = None) -> Figure:
     """A case, its items and the similar items of other letters, coloured by outcome."""
     columns = {"case": 0, "item": 1, "similar item": 2}
-    figure = draw_network(graph, pos=layered_layout(graph, columns), title=title, label_width=40)
-    ax = figure.axes[0]
     pos = layered_layout(graph, columns)
+    figure = draw_network(graph, pos=pos, title=title, label_width=40)
+    ax = figure.axes[0]
     scores = {
         (a, b): str(d.get("weight", "")) for a, b, d in graph.edges(data=True) if "weight" in d
     }
