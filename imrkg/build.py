@@ -4,37 +4,92 @@ For each letter :func:`build` extracts the record, maps it to its named graph,
 checks the graph against the shapes and loads it into the store in place of
 any earlier version; a letter whose graph violates a shape is quarantined
 instead (its graph is removed from the store and it is listed, with the
-shapes' messages, in the store's quarantine report). Letters are validated in
-batches, which is much faster than one by one. Every letter handed in ends up
-counted as loaded, quarantined or failed.
+shapes' messages, in the store's quarantine report). Every letter handed in
+ends up counted as loaded, unchanged, quarantined or failed.
+
+How it scales:
+
+* **Streaming.** Letters go through in batches of :data:`BATCH`; nothing of a
+  batch is kept once it is in the store, so memory does not grow with the
+  corpus (what is kept per letter is its graph name and its files' digests).
+* **Parallel.** With ``jobs > 1`` the batches are extracted, mapped and
+  validated in worker processes (validating a batch at once is much faster
+  than one letter at a time); the main process only writes to the store, in
+  the order the letters were handed in, so a run gives the same store
+  whatever the number of jobs.
+* **N-Quads chunks, one transaction each.** A worker hands back each
+  conforming letter's graph as N-Quads; the main process loads the new letters
+  of a batch with one transactional ``load``: a build killed part-way leaves
+  only whole letters, and a reader sees a letter whole or not at all.
+* **Resume.** Each letter graph records the SHA-256 of the file(s) it was read
+  from (``<graph> imr:sourceFileSha256 "hex"``, the quarantine report likewise);
+  a file whose digest is already in the store is not read again. Rerunning a
+  build that was stopped carries on where it stopped; rerunning a finished one
+  changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import hashlib
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal, Protocol
 
+import pyoxigraph as ox
 import rdflib
 
-from imrkg.errors import ImrKgError
+from imrkg.errors import ImrKgError, LetterError
 from imrkg.graph import letter_graph
 from imrkg.loader.extract import extract_letter
-from imrkg.record import LetterRecord
-from imrkg.store import KnowledgeStore
+from imrkg.store import SOURCE_FILE_DIGEST, quads_of
 from imrkg.validate import validate_letters
 
 BATCH = 64
+# Bytes hashed at a time: a digest must not need the whole file in memory.
+_HASH_BLOCK = 1 << 20
+
+Status = Literal["loaded", "unchanged", "quarantined", "failed"]
+
+
+class LetterSink(Protocol):
+    """What a build writes to: the local store, or a remote SPARQL store."""
+
+    def load_vocabularies(self) -> bool: ...
+    def letter_digests(self) -> dict[str, str]: ...
+    def add_letters(self, nquads: bytes) -> None: ...
+    def remove_graph(self, iri: str) -> None: ...
+    def has_graph(self, iri: str) -> bool: ...
+    def read_quarantine(self) -> dict[str, dict[str, Any]]: ...
+    def write_quarantine(self, entries: dict[str, dict[str, Any]]) -> None: ...
+    def flush(self) -> None: ...
+    def triple_count(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class LetterResult:
+    """What became of one letter file in a worker."""
+
+    path: str
+    digest: str
+    status: Status
+    iri: str | None = None
+    nquads: bytes = b""
+    items: int = 0
+    messages: tuple[str, ...] = ()
 
 
 @dataclass
 class BuildSummary:
-    """What a build did. ``repeated`` counts files holding a letter that an
-    earlier file of the same run held too (its text and its PDF): the later
-    one replaces the earlier in the store."""
+    """What a build did. ``unchanged`` counts files whose exact bytes the store
+    already held (not read again); ``repeated`` counts files holding a letter
+    that an earlier file of the same run held too (its text and its PDF): the
+    later one replaces the earlier in the store."""
 
     read: int = 0
     loaded: int = 0
+    unchanged: int = 0
     quarantined: int = 0
     failed: int = 0
     repeated: int = 0
@@ -49,74 +104,248 @@ class BuildSummary:
             if self.repeated
             else ""
         )
+        unchanged = f", {self.unchanged} unchanged" if self.unchanged else ""
         return (
-            f"{self.read} letters read: {self.loaded} loaded{repeated}, {self.quarantined} quarantined, "
-            f"{self.failed} failed; {self.items} items; {self.triples} triples in the store"
+            f"{self.read} letters read: {self.loaded} loaded{repeated}{unchanged}, "
+            f"{self.quarantined} quarantined, {self.failed} failed; "
+            f"{self.items} items loaded; {self.triples} triples in the store"
         )
 
 
-def build(
-    paths: Iterable[Path],
-    store: KnowledgeStore,
-    on_error: Callable[[str], None] = lambda message: None,
-    progress: Callable[[list[Path]], Iterable[Path]] = lambda items: items,
-) -> BuildSummary:
-    """Extract, map, validate and load every letter; see the module docstring."""
-    summary = BuildSummary()
-    quarantine = store.read_quarantine()
-    items_loaded: dict[str, int] = {}
-    batch: list[tuple[Path, LetterRecord, rdflib.Graph]] = []
-    store.load_vocabularies()
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in lower-case hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
 
-    def flush() -> None:
-        if not batch:
-            return
-        reports = validate_letters(graph for _, _, graph in batch)
-        for path, record, graph in batch:
-            iri = str(graph.identifier)
-            report = reports[rdflib.URIRef(iri)]
-            if report.conforms:
-                store.replace_graph(graph)
-                quarantine.pop(iri, None)
-                summary.loaded += 1
-                items_loaded[iri] = len(record.items)
-            else:
-                store.remove_graph(iri)
-                items_loaded.pop(iri, None)
-                messages = sorted({f"{r.message} ({r.focus})" for r in report.violations})
-                quarantine[iri] = {"graph": iri, "source": str(path), "violations": messages}
-                summary.quarantined += 1
-                summary.quarantine.append(f"{path}: {'; '.join(messages)}")
-        batch.clear()
 
-    seen: set[str] = set()
-    for path in progress(list(paths)):
-        summary.read += 1
+def _nquads(quads: Iterable[ox.Quad]) -> bytes:
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
+
+
+def _digest_quads(iri: str, digests: Iterable[str]) -> bytes:
+    name = ox.NamedNode(iri)
+    return _nquads(ox.Quad(name, SOURCE_FILE_DIGEST, ox.Literal(d), name) for d in sorted(digests))
+
+
+def _failure(path: str, digest: str, message: str) -> LetterResult:
+    return LetterResult(path, digest, "failed", messages=(message,))
+
+
+@dataclass(frozen=True)
+class LetterFile:
+    """A letter file handed to a worker: its digest, whether the store already
+    holds these bytes, or why it could not be read."""
+
+    path: str
+    digest: str = ""
+    known: bool = False
+    error: str = ""
+
+
+def process_batch(batch: Sequence[LetterFile]) -> list[LetterResult]:
+    """Extract, map and validate a batch of letters. Runs in a worker."""
+    results: list[LetterResult | None] = []
+    graphs: list[tuple[int, rdflib.Graph, int]] = []
+    for letter in batch:
+        path, digest = letter.path, letter.digest
+        if letter.error:
+            results.append(_failure(path, digest, letter.error))
+            continue
+        if letter.known:
+            results.append(LetterResult(path, digest, "unchanged"))
+            continue
         try:
             record = extract_letter(path)
             graph = letter_graph(record)
         except ImrKgError as exc:
-            summary.failed += 1
-            summary.failures.append(str(exc))
-            on_error(str(exc))
+            results.append(_failure(path, digest, str(exc)))
             continue
         except Exception as exc:  # a bug must not cost the other letters
             message = f"{path}: internal error ({type(exc).__name__}: {exc})"
-            summary.failed += 1
-            summary.failures.append(message)
-            on_error(message)
+            results.append(_failure(path, digest, message))
             continue
+        graphs.append((len(results), graph, len(record.items)))
+        results.append(None)
+    for round_ in _rounds(graphs):
+        _validate(batch, round_, results)
+    return [r for r in results if r is not None]
+
+
+def _rounds(
+    graphs: list[tuple[int, rdflib.Graph, int]],
+) -> Iterator[list[tuple[int, rdflib.Graph, int]]]:
+    """Split graphs into groups with no graph name twice (a letter's text and PDF
+    in one batch): validated together, their triples would merge into one letter."""
+    while graphs:
+        seen: set[str] = set()
+        this: list[tuple[int, rdflib.Graph, int]] = []
+        rest: list[tuple[int, rdflib.Graph, int]] = []
+        for entry in graphs:
+            name = str(entry[1].identifier)
+            (rest if name in seen else this).append(entry)
+            seen.add(name)
+        yield this
+        graphs = rest
+
+
+def _validate(
+    batch: Sequence[LetterFile],
+    graphs: list[tuple[int, rdflib.Graph, int]],
+    results: list[LetterResult | None],
+) -> None:
+    """Validate graphs together and put each letter's result in its place."""
+    try:
+        reports = validate_letters(graph for _, graph, _ in graphs)
+        error = ""
+    except Exception as exc:
+        reports = {}
+        error = f"internal error in validation ({type(exc).__name__}: {exc})"
+    for index, graph, items in graphs:
+        path, digest = batch[index].path, batch[index].digest
         iri = str(graph.identifier)
-        if iri in seen:
-            summary.repeated += 1
-            flush()  # the earlier copy goes in first, so that this one replaces it
-        seen.add(iri)
-        batch.append((path, record, graph))
+        report = reports.get(rdflib.URIRef(iri))
+        if report is None:
+            results[index] = _failure(path, digest, f"{path}: {error}")
+        elif report.conforms:
+            nquads = _nquads(quads_of(graph))
+            results[index] = LetterResult(path, digest, "loaded", iri, nquads, items)
+        else:
+            messages = sorted({f"{r.message} ({r.focus})" for r in report.violations})
+            results[index] = LetterResult(
+                path, digest, "quarantined", iri, messages=tuple(messages)
+            )
+
+
+def _batches(paths: Iterable[Path], known: set[str]) -> Iterator[list[LetterFile]]:
+    batch: list[LetterFile] = []
+    for path in paths:
+        try:
+            digest = file_digest(path)
+        except OSError as exc:
+            reason = "no such file" if isinstance(exc, FileNotFoundError) else exc.strerror
+            error = str(LetterError(path, f"cannot be read ({reason or type(exc).__name__})"))
+            batch.append(LetterFile(str(path), error=error))
+        else:
+            batch.append(LetterFile(str(path), digest, digest in known))
         if len(batch) >= BATCH:
-            flush()
-    flush()
-    store.write_quarantine(quarantine)
-    store.flush()
-    summary.items = sum(items_loaded.values())
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _warm_up() -> None:
+    """Parse the vocabularies and shapes once, before the workers are forked."""
+    from imrkg.loader.vocab import load_vocabulary
+    from imrkg.validate import _class_facts, shapes_graph
+
+    load_vocabulary()
+    shapes_graph()
+    _class_facts()
+
+
+def build(
+    paths: Iterable[Path],
+    store: LetterSink,
+    on_error: Callable[[str], None] = lambda message: None,
+    progress: Callable[[list[Path]], Iterable[Path]] = lambda items: items,
+    *,
+    jobs: int = 1,
+    force: bool = False,
+) -> BuildSummary:
+    """Extract, map, validate and load every letter; see the module docstring.
+
+    ``force`` reads every file again, even those the store already holds.
+    """
+    summary = BuildSummary()
+    store.load_vocabularies()
+    quarantine = store.read_quarantine()
+    digests = store.letter_digests()  # file digest -> graph
+    for entry in quarantine.values():
+        for digest in entry.get("digests", ()):
+            digests[digest] = entry["graph"]
+    known = set() if force else set(digests)
+    run_digests: dict[str, set[str]] = {}  # graph -> digests of this run's files for it
+    pending: list[bytes] = []
+    pending_graphs: set[str] = set()
+    items: dict[str, int] = {}  # graph -> items, of the letters this run loaded
+
+    def write_pending() -> None:
+        if pending:
+            store.add_letters(b"".join(pending))  # one transaction: whole letters only
+            pending.clear()
+            pending_graphs.clear()
+
+    def take(result: LetterResult) -> None:
+        next(ticks, None)
+        summary.read += 1
+        if result.status == "failed":
+            summary.failed += 1
+            summary.failures.extend(result.messages)
+            for message in result.messages:
+                on_error(message)
+            return
+        if result.status == "unchanged":
+            summary.unchanged += 1
+            run_digests.setdefault(digests[result.digest], set()).add(result.digest)
+            return
+        iri = result.iri
+        assert iri is not None
+        earlier = run_digests.get(iri)
+        if earlier:
+            summary.repeated += 1
+        # A later file of the same letter replaces the earlier one; the graph keeps
+        # every digest of this run's files for it, so that a rerun skips them all.
+        these = run_digests.setdefault(iri, set())
+        these.add(result.digest)
+        if iri in pending_graphs:
+            write_pending()
+        if store.has_graph(iri):
+            store.remove_graph(iri)
+        if result.status == "loaded":
+            quarantine.pop(iri, None)
+            pending.append(result.nquads + _digest_quads(iri, these))
+            pending_graphs.add(iri)
+            summary.loaded += 1
+            items[iri] = result.items
+        else:
+            items.pop(iri, None)
+            entry = quarantine.get(iri) if earlier else None
+            kept = set(entry.get("digests", ())) if entry else set()
+            quarantine[iri] = {
+                "graph": iri,
+                "source": result.path,
+                "digests": sorted(kept | {result.digest}),
+                "violations": list(result.messages),
+            }
+            summary.quarantined += 1
+            summary.quarantine.append(f"{result.path}: {'; '.join(result.messages)}")
+
+    letters = list(paths)
+    ticks = iter(progress(letters))
+    batches = _batches(letters, known)
+    try:
+        if jobs > 1:
+            _warm_up()
+            # fork: workers inherit the loaded vocabularies and shapes instead of parsing them again
+            context = multiprocessing.get_context("fork")
+            with context.Pool(jobs) as pool:
+                for results in pool.imap(process_batch, batches):
+                    for result in results:
+                        take(result)
+                    write_pending()
+        else:
+            for batch in batches:
+                for result in process_batch(batch):
+                    take(result)
+                write_pending()
+    finally:
+        write_pending()
+        store.write_quarantine(quarantine)
+        store.flush()
+    summary.items = sum(items.values())
     summary.triples = store.triple_count()
     return summary

@@ -139,13 +139,26 @@ def _store_option(command: Any) -> Any:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @_store_option
-def build(paths: tuple[str, ...], store_path: Path | None) -> None:
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes extracting letters (default: one per core).",
+)
+@click.option(
+    "--force", is_flag=True, help="Read every file again, even those the store already holds."
+)
+def build(paths: tuple[str, ...], store_path: Path | None, jobs: int | None, force: bool) -> None:
     """Extract, map, validate and load the letters in PATHS into the store.
 
     A letter whose graph violates a shape is quarantined (listed with the
-    shapes' messages in the store's quarantine.jsonl), not loaded. Building the
-    same letters again replaces their graphs.
+    shapes' messages in the store's quarantine.jsonl), not loaded. A file the
+    store already holds (same bytes) is skipped, so a stopped build resumes
+    where it stopped; a changed letter replaces its earlier graph.
     """
+    import os
+
     from imrkg.build import build as build_store
     from imrkg.store import KnowledgeStore, default_store_path
 
@@ -160,7 +173,12 @@ def build(paths: tuple[str, ...], store_path: Path | None) -> None:
     try:
         store = KnowledgeStore(store_path or default_store_path())
         summary = build_store(
-            letters, store, on_error=_error, progress=lambda items: _progress(items, "build")
+            letters,
+            store,
+            on_error=_error,
+            progress=lambda items: _progress(items, "build"),
+            jobs=jobs or os.cpu_count() or 1,
+            force=force,
         )
     except ImrKgError as exc:
         _error(str(exc))

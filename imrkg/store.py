@@ -39,6 +39,8 @@ _RESERVED = {ONTOLOGY_GRAPH, VOCABULARY_GRAPH}
 # Which files the vocabulary graph was loaded from: a hash of their bytes.
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _SOURCE_DIGEST = ox.NamedNode("https://w3id.org/imr-kg/ontology#sourceSha256")
+# Which files a letter graph was read from: ``<graph> imr:sourceFileSha256 "hex"`` in the graph.
+SOURCE_FILE_DIGEST = ox.NamedNode("https://w3id.org/imr-kg/ontology#sourceFileSha256")
 
 
 class StoreError(ImrKgError):
@@ -132,6 +134,17 @@ class KnowledgeStore:
         self.store.extend(quads)  # one transaction: the graph is written whole or not at all
         return len(quads)
 
+    def add_letters(self, nquads: bytes) -> None:
+        """Add letter graphs given as N-Quads, in one transaction: a reader, or a
+        store reopened after a crash, sees all of them or none."""
+        try:
+            self.store.load(input=nquads, format=ox.RdfFormat.N_QUADS)
+        except (OSError, SyntaxError) as exc:
+            raise StoreError(f"{self.path}: cannot write the letters ({exc})") from None
+
+    def has_graph(self, iri: str) -> bool:
+        return self.store.contains_named_graph(ox.NamedNode(iri))
+
     def remove_graph(self, iri: str) -> None:
         name = ox.NamedNode(iri)
         if self.store.contains_named_graph(name):
@@ -181,6 +194,16 @@ class KnowledgeStore:
         """The IRIs of the letters' named graphs, sorted."""
         names = (g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
         return sorted(n for n in names if n.startswith(GRAPH) and n not in _RESERVED)
+
+    def letter_digests(self) -> dict[str, str]:
+        """The digest of every file a letter graph was read from, with that graph."""
+        return {
+            quad.object.value: quad.graph_name.value
+            for quad in self.store.quads_for_pattern(None, SOURCE_FILE_DIGEST, None, None)
+            if isinstance(quad.graph_name, ox.NamedNode)
+            and isinstance(quad.object, ox.Literal)
+            and quad.subject == quad.graph_name
+        }
 
     def graph(self, iri: str) -> rdflib.Graph:
         """One named graph as an rdflib graph."""

@@ -40,6 +40,11 @@ def _all_quads(store: KnowledgeStore) -> set[str]:
     return {str(q) for q in store.store}
 
 
+def _letter_quads(store: KnowledgeStore) -> set[str]:
+    """The letters' quads (the vocabularies' blank nodes differ from store to store)."""
+    return {str(q) for q in store.quads(store.letter_graphs())}
+
+
 def test_every_letter_is_its_own_graph_and_items_are_counted(sample_store: KnowledgeStore) -> None:
     from imrkg.loader.extract import extract_letter
 
@@ -51,8 +56,57 @@ def test_every_letter_is_its_own_graph_and_items_are_counted(sample_store: Knowl
 def test_building_again_changes_nothing(sample_store: KnowledgeStore) -> None:
     before = _all_quads(sample_store)
     summary = build(sorted((EXAMPLES / "letters").glob("*.pdf")), sample_store)
-    assert summary.loaded == len(SAMPLE_NAMES)
+    assert (summary.loaded, summary.unchanged) == (0, len(SAMPLE_NAMES))
     assert _all_quads(sample_store) == before
+    summary = build(sorted((EXAMPLES / "letters").glob("*.pdf")), sample_store, force=True)
+    assert (summary.loaded, summary.unchanged) == (len(SAMPLE_NAMES), 0)
+    assert _all_quads(sample_store) == before
+
+
+def test_parallel_build_gives_the_same_store(tmp_path: Path, sample_store: KnowledgeStore) -> None:
+    letters = sorted((EXAMPLES / "letters").glob("*.pdf"))
+    store = KnowledgeStore(tmp_path / "parallel")
+    summary = build(letters, store, jobs=2)
+    assert (summary.loaded, summary.failed) == (len(SAMPLE_NAMES), 0)
+    assert _letter_quads(store) == _letter_quads(sample_store)
+
+
+def test_a_stopped_build_resumes_where_it_stopped(tmp_path: Path) -> None:
+    letters = sorted((EXAMPLES / "letters").glob("*.txt"))
+    store = KnowledgeStore(tmp_path / "store")
+    first = build(letters[:4], store)
+    assert first.loaded == 4
+    rest = build(letters, store)
+    assert (rest.unchanged, rest.loaded) == (4, len(letters) - 4)
+    whole = KnowledgeStore(tmp_path / "whole")
+    build(letters, whole)
+    assert _letter_quads(store) == _letter_quads(whole)
+
+
+def test_a_changed_letter_replaces_its_graph_and_its_digest(tmp_path: Path) -> None:
+    from imrkg.build import file_digest
+
+    letter = tmp_path / "letter.txt"
+    text = (EXAMPLES / "letters" / "maximus-carpal-tunnel.txt").read_text(encoding="utf-8")
+    letter.write_text(text, encoding="utf-8")
+    store = KnowledgeStore(tmp_path / "store")
+    build([letter], store)
+    old = file_digest(letter)
+    letter.write_text(text.replace("carpal tunnel release", "carpal  tunnel release", 1))
+    summary = build([letter], store)
+    assert (summary.loaded, summary.unchanged) == (1, 0)
+    assert set(store.letter_digests()) == {file_digest(letter)} != {old}
+    assert len(store.letter_graphs()) == 1
+
+
+def test_both_files_of_a_letter_are_skipped_on_a_rerun(tmp_path: Path) -> None:
+    name = SAMPLE_NAMES[0]
+    both = [EXAMPLES / "letters" / f"{name}.txt", EXAMPLES / "letters" / f"{name}.pdf"]
+    store = KnowledgeStore(tmp_path)
+    build(both, store)
+    assert len(store.letter_digests()) == 2
+    summary = build(both, store)
+    assert (summary.unchanged, summary.loaded) == (2, 0)
 
 
 def test_a_letter_read_twice_in_one_run_is_stored_once(tmp_path: Path) -> None:
