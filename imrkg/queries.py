@@ -70,6 +70,7 @@ _SKIPPED = re.compile(
 )
 _WHERE = re.compile(r"(?<![\w:?$])WHERE(?![\w:])", re.IGNORECASE)
 _SERVICE = re.compile(r"(?<![\w:?$])SERVICE(?![\w:])", re.IGNORECASE)
+_FROM = re.compile(r"(?<![\w:?$])FROM(?![\w:])", re.IGNORECASE)
 _UPDATE = re.compile(
     r"^(?:\s|PREFIX\s+[\w.-]*:\s*<[^>]*>|BASE\s+<[^>]*>)*"
     r"(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
@@ -263,6 +264,18 @@ def is_federated(text: str) -> bool:
     return any(_SERVICE.search(text, start, end) for start, end in _code_spans(text))
 
 
+def names_dataset(text: str) -> bool:
+    """Whether the query names its own dataset (``FROM``, ``FROM NAMED``): then its
+    default graph is what it names, not the union of the store's graphs.
+
+    >>> names_dataset("SELECT * FROM <urn:g> WHERE { ?s ?p ?o }")
+    True
+    >>> names_dataset('SELECT * WHERE { ?s <urn:from> "FROM" }')
+    False
+    """
+    return any(_FROM.search(text, start, end) for start, end in _code_spans(text))
+
+
 FEDERATION_REFUSED = (
     "SERVICE is not accepted: queries read this store only, and nothing is fetched from the network"
 )
@@ -427,4 +440,4 @@ def run_sparql(store: KnowledgeStore, text: str, *, row_limit: int | None = None
         )
     if is_federated(text):
         raise QueryError(FEDERATION_REFUSED)
-    return store.query(text, row_limit=row_limit)
+    return store.query(text, row_limit=row_limit, own_dataset=names_dataset(text))

@@ -132,7 +132,7 @@ def negotiate(accept: str | None, answer: Answer) -> str | None:
 
 def _answer_request(store: Any, request: Mapping[str, Any]) -> Reply:
     """Run one request in a worker: the query, then the format the client accepts."""
-    from imrkg.queries import run_named
+    from imrkg.queries import names_dataset, run_named
 
     try:
         if request["kind"] == "named":
@@ -145,6 +145,7 @@ def _answer_request(store: Any, request: Mapping[str, Any]) -> Reply:
                 default_graphs=request["default_graphs"],
                 named_graphs=request["named_graphs"],
                 row_limit=request["row_cap"],
+                own_dataset=names_dataset(request["text"]),
             )
     except QueryError as exc:
         return Reply.text(HTTPStatus.BAD_REQUEST, str(exc))

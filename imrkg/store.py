@@ -234,11 +234,13 @@ class KnowledgeStore:
         default_graphs: Sequence[str] = (),
         named_graphs: Sequence[str] = (),
         row_limit: int | None = None,
+        own_dataset: bool = False,
     ) -> Answer:
         """Answer a SPARQL 1.1 query. Without ``default_graphs`` the default graph is the
         union of every graph (letters, ontology, vocabularies), so that a query joins a
-        letter's facts to concept labels without naming graphs; ``row_limit`` caps the
-        rows (or triples) read, and the answer says when it cut.
+        letter's facts to concept labels without naming graphs, unless ``own_dataset``
+        says the query names its own (``FROM``); ``row_limit`` caps the rows (or
+        triples) read, and the answer says when it cut.
 
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as folder:
@@ -248,7 +250,7 @@ class KnowledgeStore:
         options: dict[str, Any] = {}
         if default_graphs:
             options["default_graph"] = [ox.NamedNode(iri) for iri in default_graphs]
-        else:
+        elif not own_dataset:
             options["use_default_graph_as_union"] = True
         if named_graphs:
             options["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs]

@@ -151,7 +151,7 @@ def validate_letters(graphs: Iterable[Graph]) -> dict[URIRef, ValidationReport]:
     guideline section is shared by the letters that cite it.
     """
     graphs = list(graphs)
-    union = Graph()
+    union = Graph(store="SimpleMemory")
     holders: dict[str, set[URIRef]] = {}
     for graph in graphs:
         name = URIRef(str(graph.identifier))
