@@ -219,7 +219,7 @@ def _validate(
             )
 
 
-def _batches(paths: Iterable[Path], known: set[str]) -> Iterator[list[LetterFile]]:
+def _batches(paths: Iterable[Path], known: set[str], size: int) -> Iterator[list[LetterFile]]:
     batch: list[LetterFile] = []
     for path in paths:
         try:
@@ -230,7 +230,7 @@ def _batches(paths: Iterable[Path], known: set[str]) -> Iterator[list[LetterFile
             batch.append(LetterFile(str(path), error=error))
         else:
             batch.append(LetterFile(str(path), digest, digest in known))
-        if len(batch) >= BATCH:
+        if len(batch) >= size:
             yield batch
             batch = []
     if batch:
@@ -255,10 +255,12 @@ def build(
     *,
     jobs: int = 1,
     force: bool = False,
+    batch_size: int = BATCH,
 ) -> BuildSummary:
     """Extract, map, validate and load every letter; see the module docstring.
 
-    ``force`` reads every file again, even those the store already holds.
+    ``force`` reads every file again, even those the store already holds;
+    ``batch_size`` letters are validated together and written in one transaction.
     """
     summary = BuildSummary()
     store.load_vocabularies()
@@ -326,7 +328,7 @@ def build(
 
     letters = list(paths)
     ticks = iter(progress(letters))
-    batches = _batches(letters, known)
+    batches = _batches(letters, known, batch_size)
     try:
         if jobs > 1:
             _warm_up()

@@ -149,7 +149,20 @@ def _store_option(command: Any) -> Any:
 @click.option(
     "--force", is_flag=True, help="Read every file again, even those the store already holds."
 )
-def build(paths: tuple[str, ...], store_path: Path | None, jobs: int | None, force: bool) -> None:
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Letters validated together and written to the store in one transaction.",
+)
+def build(
+    paths: tuple[str, ...],
+    store_path: Path | None,
+    jobs: int | None,
+    force: bool,
+    batch_size: int,
+) -> None:
     """Extract, map, validate and load the letters in PATHS into the store.
 
     A letter whose graph violates a shape is quarantined (listed with the
@@ -179,6 +192,7 @@ def build(paths: tuple[str, ...], store_path: Path | None, jobs: int | None, for
             progress=lambda items: _progress(items, "build"),
             jobs=jobs or os.cpu_count() or 1,
             force=force,
+            batch_size=batch_size,
         )
     except ImrKgError as exc:
         _error(str(exc))
@@ -615,3 +629,51 @@ def plot_command(
     except ImrKgError as exc:
         _error(str(exc))
         sys.exit(2)
+
+
+@main.command("synth")
+@click.argument("count", metavar="N")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The folder to write: DIR/letters/*.txt (and .pdf) and DIR/expected.jsonl.",
+)
+@click.option("--seed", default="0", show_default=True, help="The same seed gives the same files.")
+@click.option("--pdf", is_flag=True, help="Also render every letter to PDF (slower).")
+def synth_command(count: str, out: Path, seed: str, pdf: bool) -> None:
+    """Write N synthetic IMR letters, in all four layouts, with the records they must
+    extract to (DIR/expected.jsonl, gold for any number of letters).
+
+    Exit status: 0 written, 2 a bad N or seed, or an output folder that already holds letters.
+    """
+    from imrkg.synth import synth_corpus
+
+    try:
+        n = int(count)
+    except ValueError:
+        _error(f"N must be a whole number, not {count!r}")
+        sys.exit(2)
+    try:
+        seed_value = int(seed)
+    except ValueError:
+        _error(f"--seed must be a whole number, not {seed!r}")
+        sys.exit(2)
+    bar: Any = None
+    if sys.stderr.isatty() and n > 1:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, desc="synth", unit="letter", file=sys.stderr, leave=False)
+    try:
+        summary = synth_corpus(
+            n, out, seed=seed_value, pdf=pdf, on_letter=bar.update if bar is not None else None
+        )
+    except ImrKgError as exc:
+        _error(str(exc))
+        sys.exit(2)
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(f"imrkg synth: {summary.line()} ({summary.expected})")

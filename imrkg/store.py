@@ -116,7 +116,7 @@ class KnowledgeStore:
             else:
                 database.mkdir(parents=True, exist_ok=True)
                 self.store = ox.Store(str(database))
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a store still being created
             raise StoreError(f"{self.path}: cannot open the store ({exc})") from None
 
     @property
