@@ -274,6 +274,7 @@ def build(
     pending: list[bytes] = []
     pending_graphs: set[str] = set()
     items: dict[str, int] = {}  # graph -> items, of the letters this run loaded
+    written: set[str] = set()  # graphs this run wrote
 
     def write_pending() -> None:
         if pending:
@@ -292,7 +293,12 @@ def build(
             return
         if result.status == "unchanged":
             summary.unchanged += 1
-            run_digests.setdefault(digests[result.digest], set()).add(result.digest)
+            held = digests[result.digest]
+            run_digests.setdefault(held, set()).add(result.digest)
+            if held in written:
+                # another file of this letter replaced its graph earlier in this run
+                # (its PDF before its text): the graph keeps this file's digest too
+                pending.append(_digest_quads(held, [result.digest]))
             return
         iri = result.iri
         assert iri is not None
@@ -311,10 +317,12 @@ def build(
             quarantine.pop(iri, None)
             pending.append(result.nquads + _digest_quads(iri, these))
             pending_graphs.add(iri)
+            written.add(iri)
             summary.loaded += 1
             items[iri] = result.items
         else:
             items.pop(iri, None)
+            written.discard(iri)
             entry = quarantine.get(iri) if earlier else None
             kept = set(entry.get("digests", ())) if entry else set()
             quarantine[iri] = {

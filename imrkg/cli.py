@@ -14,12 +14,15 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import click
 
 from imrkg import __version__
 from imrkg.errors import ImrKgError, LetterError
+
+if TYPE_CHECKING:
+    from imrkg.store import KnowledgeStore
 
 LETTER_SUFFIXES = (".pdf", ".txt", ".text")
 
@@ -136,9 +139,39 @@ def _store_option(command: Any) -> Any:
     )(command)
 
 
+def _endpoint_option(command: Any) -> Any:
+    return click.option(
+        "--endpoint",
+        metavar="URL",
+        default=None,
+        help="A SPARQL 1.1 endpoint (Virtuoso, Fuseki, GraphDB, Neptune) to use as the store,"
+        " instead of a store folder; credentials from $IMRKG_ENDPOINT_USER and"
+        " $IMRKG_ENDPOINT_PASSWORD.",
+    )(command)
+
+
+def _open_store(
+    store_path: Path | None, endpoint: str | None, *, read_only: bool
+) -> KnowledgeStore:
+    """The store a command works on: the folder (--store, else the default one) or, with
+    --endpoint, a SPARQL server (see imrkg.remote), never both."""
+    if endpoint is not None:
+        if store_path is not None:
+            raise click.UsageError("--store and --endpoint name two stores: give one of them")
+        from imrkg.remote import RemoteStore
+
+        # Typed as the local store, whose methods the commands call and it has, until the
+        # query library takes a protocol that both stores meet.
+        return cast("KnowledgeStore", RemoteStore.from_environment(endpoint, read_only=read_only))
+    from imrkg.store import KnowledgeStore, default_store_path
+
+    return KnowledgeStore(store_path or default_store_path(), read_only=read_only)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @_store_option
+@_endpoint_option
 @click.option(
     "-j",
     "--jobs",
@@ -159,6 +192,7 @@ def _store_option(command: Any) -> Any:
 def build(
     paths: tuple[str, ...],
     store_path: Path | None,
+    endpoint: str | None,
     jobs: int | None,
     force: bool,
     batch_size: int,
@@ -173,7 +207,6 @@ def build(
     import os
 
     from imrkg.build import build as build_store
-    from imrkg.store import KnowledgeStore, default_store_path
 
     letters: list[Path] = []
     unreadable = 0
@@ -184,7 +217,7 @@ def build(
             _error(str(exc))
             unreadable += 1
     try:
-        store = KnowledgeStore(store_path or default_store_path())
+        store = _open_store(store_path, endpoint, read_only=False)
         summary = build_store(
             letters,
             store,
@@ -420,6 +453,7 @@ def _parse_params(params: tuple[str, ...]) -> dict[str, str]:
 @_format_option
 @_output_option
 @_store_option
+@_endpoint_option
 def query_command(
     name: str | None,
     params: tuple[str, ...],
@@ -428,13 +462,13 @@ def query_command(
     fmt: str | None,
     output: Path | None,
     store_path: Path | None,
+    endpoint: str | None,
 ) -> None:
     """Run the named query NAME of the library (queries/*.rq) on the store.
 
     Exit status: 0 answered, 2 an unknown query, a bad parameter or no store.
     """
     from imrkg.queries import library, named_query, run_named
-    from imrkg.store import KnowledgeStore, default_store_path
 
     try:
         if list_queries:
@@ -464,7 +498,7 @@ def query_command(
                 click.echo(f"  {p.name} ({p.type}, {need}): {p.description}")
             return
         values = _parse_params(params)
-        store = KnowledgeStore(store_path or default_store_path(), read_only=True)
+        store = _open_store(store_path, endpoint, read_only=True)
         answer = run_named(store, query.name, values)
         _emit(answer, fmt, output, f"query {query.name}")
     except ImrKgError as exc:
@@ -477,8 +511,9 @@ def query_command(
 @_format_option
 @_output_option
 @_store_option
+@_endpoint_option
 def sparql_command(
-    query: str, fmt: str | None, output: Path | None, store_path: Path | None
+    query: str, fmt: str | None, output: Path | None, store_path: Path | None, endpoint: str | None
 ) -> None:
     """Run an ad-hoc SPARQL query on the store: QUERY is the query text, a .rq file, or - for stdin.
 
@@ -486,7 +521,6 @@ def sparql_command(
     vocabularies). Updates are refused. Exit status: 0 answered, 2 error.
     """
     from imrkg.queries import run_sparql
-    from imrkg.store import KnowledgeStore, default_store_path
 
     try:
         if query == "-":
@@ -501,7 +535,7 @@ def sparql_command(
                 ) from None
         else:
             text = query
-        store = KnowledgeStore(store_path or default_store_path(), read_only=True)
+        store = _open_store(store_path, endpoint, read_only=True)
         answer = run_sparql(store, text)
         _emit(answer, fmt, output, "sparql")
     except ImrKgError as exc:
@@ -631,7 +665,8 @@ def plot_command(
         sys.exit(2)
 
 
-@main.command("synth")
+# unknown options are taken as N, so that "synth -4" is a bad N, not a missing option
+@main.command("synth", context_settings={"ignore_unknown_options": True})
 @click.argument("count", metavar="N")
 @click.option(
     "-o",
@@ -641,7 +676,13 @@ def plot_command(
     type=click.Path(path_type=Path),
     help="The folder to write: DIR/letters/*.txt (and .pdf) and DIR/expected.jsonl.",
 )
-@click.option("--seed", default="0", show_default=True, help="The same seed gives the same files.")
+@click.option(
+    "--seed",
+    default="0",
+    show_default=True,
+    metavar="INTEGER",
+    help="The same seed gives the same files.",
+)
 @click.option("--pdf", is_flag=True, help="Also render every letter to PDF (slower).")
 def synth_command(count: str, out: Path, seed: str, pdf: bool) -> None:
     """Write N synthetic IMR letters, in all four layouts, with the records they must

@@ -99,6 +99,19 @@ def test_a_changed_letter_replaces_its_graph_and_its_digest(tmp_path: Path) -> N
     assert len(store.letter_graphs()) == 1
 
 
+def test_adding_the_pdfs_to_a_text_build_is_unchanged_after_one_rerun(tmp_path: Path) -> None:
+    """Regression: the PDF (named first) replaced the graph and dropped the text's
+    digest, so the next run read the text again."""
+    name = SAMPLE_NAMES[0]
+    text, pdf = EXAMPLES / "letters" / f"{name}.txt", EXAMPLES / "letters" / f"{name}.pdf"
+    store = KnowledgeStore(tmp_path)
+    build([text], store)
+    summary = build([pdf, text], store)
+    assert (summary.loaded, summary.unchanged) == (1, 1)
+    summary = build([pdf, text], store)
+    assert (summary.loaded, summary.unchanged) == (0, 2)
+
+
 def test_both_files_of_a_letter_are_skipped_on_a_rerun(tmp_path: Path) -> None:
     name = SAMPLE_NAMES[0]
     both = [EXAMPLES / "letters" / f"{name}.txt", EXAMPLES / "letters" / f"{name}.pdf"]
