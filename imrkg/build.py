@@ -43,6 +43,7 @@ import rdflib
 from imrkg.errors import ImrKgError, LetterError
 from imrkg.graph import letter_graph
 from imrkg.loader.extract import extract_letter
+from imrkg.loader.read import check_file
 from imrkg.store import SOURCE_FILE_DIGEST, quads_of
 from imrkg.validate import validate_letters
 
@@ -223,7 +224,10 @@ def _batches(paths: Iterable[Path], known: set[str], size: int) -> Iterator[list
     batch: list[LetterFile] = []
     for path in paths:
         try:
+            check_file(path)  # a pipe or a device would be hashed forever
             digest = file_digest(path)
+        except LetterError as exc:
+            batch.append(LetterFile(str(path), error=str(exc)))
         except OSError as exc:
             reason = "no such file" if isinstance(exc, FileNotFoundError) else exc.strerror
             error = str(LetterError(path, f"cannot be read ({reason or type(exc).__name__})"))

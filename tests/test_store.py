@@ -264,3 +264,22 @@ def test_the_default_store_is_one_documented_place(
     monkeypatch.delenv("IMRKG_STORE")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert default_store_path() == tmp_path / "data" / "imr-kg" / "store"
+
+
+def test_build_refuses_a_named_pipe_instead_of_waiting_on_it(tmp_path: Path) -> None:
+    """Regression: build hashed every file before reading it, and a pipe never ends."""
+    import os
+
+    pipe = tmp_path / "letter.txt"
+    os.mkfifo(pipe)
+    run = subprocess.run(
+        [sys.executable, "-m", "imrkg", "build", str(pipe), "--store", str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert (
+        run.stderr.strip() == f"imrkg: error: {pipe}: not a regular file (a pipe, socket or device)"
+    )
+    assert "1 letters read: 0 loaded, 0 quarantined, 1 failed" in run.stdout

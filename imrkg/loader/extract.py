@@ -20,6 +20,7 @@ from pathlib import Path
 import rdflib
 
 from imrkg import __version__
+from imrkg.errors import LetterError
 from imrkg.loader import citation, icd10, request, summary
 from imrkg.loader.layout import REFLOW_RULES, Field, ItemBlock, LetterLayout, parse_layout
 from imrkg.loader.read import NormalizedText, normalize, read_document
@@ -58,7 +59,40 @@ def extract_letter(path: str | Path) -> LetterRecord:
     document = read_document(path)
     text = normalize(document, REFLOW_RULES, known_words())
     layout = parse_layout(text)
+    check_complete(text, layout)
     return build_record(text, layout)
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*$")
+
+
+def check_complete(nt: NormalizedText, layout: LetterLayout) -> None:
+    """Raise :class:`LetterError` when the letter stops inside its last item.
+
+    Every item of a whole letter ends with its decision rationale, and the
+    rationale with a full sentence ("... is not medically necessary."): so it
+    is in all the real letters. A last item without a rationale, or whose
+    rationale breaks off mid-sentence, is a truncated file. (A letter cut
+    exactly between two sentences cannot be told from a whole one.)
+    """
+    last = layout.items[-1]
+    where = f"item {last.number} ({_shorten(last.request.value)})"
+    if last.rationale is None:
+        raise LetterError(nt.document.path, f"truncated letter: {where} has no decision rationale")
+    if not _SENTENCE_END.search(last.rationale.value):
+        raise LetterError(
+            nt.document.path,
+            f"truncated letter: the rationale of {where} stops mid-sentence "
+            f"('{_shorten(last.rationale.value, left=True)}')",
+        )
+
+
+def _shorten(text: str, width: int = 40, left: bool = False) -> str:
+    """The text on one line, cut to its first (or, ``left``, last) ``width`` characters."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    return "..." + text[-width:] if left else text[:width] + "..."
 
 
 def build_record(nt: NormalizedText, layout: LetterLayout) -> LetterRecord:

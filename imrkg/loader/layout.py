@@ -354,7 +354,11 @@ def _heading_start(text: str, lower: int, marker: int) -> int:
     return line_start
 
 
-def _split_heading(text: str, start: int, marker: re.Match[str]) -> tuple[int, Field, Field, Field]:
+def _split_heading(
+    text: str, start: int, marker: re.Match[str]
+) -> tuple[int, Field, Field, Field] | None:
+    """(number, heading, request, outcome) of the heading from ``start`` to the outcome
+    marker; None when no request stands before the marker ("2. : Upheld")."""
     number = 0
     numbered = _NUMBERED.match(text, start)
     if numbered and numbered.end() <= marker.start():
@@ -364,7 +368,7 @@ def _split_heading(text: str, start: int, marker: re.Match[str]) -> tuple[int, F
     request = make_field(text, start, marker.start())
     outcome = make_field(text, marker.start(1), marker.end(1))
     if heading is None or request is None or outcome is None:
-        raise ValueError("empty heading")
+        return None
     return number, heading, request, outcome
 
 
@@ -379,10 +383,10 @@ def _decision_items(text: str, start: int, end: int) -> list[ItemBlock]:
         lower = marker.end()
     for index, marker in enumerate(markers):
         item_end = starts[index + 1] if index + 1 < len(markers) else end
-        try:
-            number, heading, request, outcome = _split_heading(text, starts[index], marker)
-        except ValueError:
+        parts = _split_heading(text, starts[index], marker)
+        if parts is None:
             continue
+        number, heading, request, outcome = parts
         block = ItemBlock(
             number or index + 1, heading, request, outcome, start=heading.start, end=item_end
         )
@@ -436,8 +440,10 @@ def _professional_items(text: str, layout: LetterLayout) -> list[ItemBlock]:
         markers = list(_OUTCOME.finditer(text, start, end))
         if not markers:
             continue
-        marker = markers[-1]
-        _, heading, request, outcome = _split_heading(text, start, marker)
+        parts = _split_heading(text, start, markers[-1])
+        if parts is None:  # an entry without a request (a fuzzing find: "4. :Upheld")
+            continue
+        _, heading, request, outcome = parts
         items.append(
             ItemBlock(number, heading, request, outcome, start=heading.start, end=heading.end)
         )

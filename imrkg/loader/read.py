@@ -1,8 +1,10 @@
 """Read a letter (PDF or text) and normalize its text, keeping an offset map.
 
 Reading gives a :class:`SourceDocument`: the text of each page, as pypdfium2
-extracts it from a PDF or as a text file holds it (UTF-8, else cp1252; form
-feeds split pages). Its *source text* is the pages joined by form feeds.
+extracts it from a PDF or as a text file holds it (UTF-16 or UTF-32 when it
+starts with a byte-order mark, else UTF-8, else cp1252; form feeds split
+pages). Its *source text* is the pages joined by form feeds. Files over
+:data:`MAX_FILE_BYTES` and texts over :data:`MAX_TEXT_CHARS` are refused.
 
 :func:`normalize` turns the source text into the :class:`NormalizedText` that
 the layout parser reads, and remembers for every normalized character the
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import stat
 import unicodedata
 from array import array
 from collections import Counter
@@ -198,28 +201,89 @@ class ReflowRules:
 # ---------------------------------------------------------------- reading
 
 
+# Limits on what is taken for a letter. Real IMR letters are 2 to 15 pages: at
+# most about 100 KB as PDFs and 60,000 characters of text. The limits leave a
+# hundredfold margin and keep the cost of a hostile or mistaken input bounded:
+# a bigger file is refused from its size alone, before a byte of it is read,
+# and normalizing the longest text allowed takes about a second.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_TEXT_CHARS = 1_000_000
+MAX_PDF_PAGES = 500
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _too_large(path: str | Path, size: int | None) -> LetterError:
+    actual = _megabytes(size) if size is not None else f"more than {_megabytes(MAX_FILE_BYTES)}"
+    return LetterError(
+        path,
+        f"too large for a letter ({actual}; the limit is {_megabytes(MAX_FILE_BYTES)}, "
+        "real IMR letters are well under 1 MB)",
+    )
+
+
+def _too_long(path: str | Path, what: str) -> LetterError:
+    return LetterError(
+        path,
+        f"too long for a letter ({what}; the limit is {MAX_TEXT_CHARS:,} characters "
+        f"and {MAX_PDF_PAGES} pages, real IMR letters have under 100,000 and 20)",
+    )
+
+
+def check_file(path: str | Path) -> int:
+    """The size of a letter file, after checking from its metadata alone that it can be
+    one: it exists, is a regular file (not a folder, pipe or device, which could block
+    or never end) and is no bigger than :data:`MAX_FILE_BYTES`. Raises
+    :class:`LetterError` otherwise. Cheap: nothing of the file is read.
+    """
+    try:
+        status = Path(path).stat()
+    except FileNotFoundError:
+        raise LetterError(path, "no such file") from None
+    except OSError as exc:
+        raise LetterError(path, f"cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise LetterError(path, "is a directory, not a letter file")
+    if not stat.S_ISREG(status.st_mode):
+        raise LetterError(path, "not a regular file (a pipe, socket or device)")
+    if status.st_size > MAX_FILE_BYTES:
+        raise _too_large(path, status.st_size)
+    return status.st_size
+
+
 def read_document(path: str | Path) -> SourceDocument:
     """Read a PDF or text letter from disk.
 
     Raises :class:`LetterError` with a one-line reason for anything that is
-    not a readable letter file (missing, empty, binary, encrypted, image-only).
+    not a readable letter file (missing, empty, too large, binary, encrypted,
+    image-only, damaged). A file is a PDF when it starts with ``%PDF-``,
+    whatever its name says; otherwise it is text, unless it is named ``.pdf``.
     """
     p = Path(path)
+    check_file(p)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)  # bounded: the file may grow under us
     except FileNotFoundError:
         raise LetterError(path, "no such file") from None
     except IsADirectoryError:
         raise LetterError(path, "is a directory, not a letter file") from None
     except OSError as exc:
         raise LetterError(path, f"cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _too_large(path, None)
     if not data.strip():
         raise LetterError(path, "empty file")
     if data.lstrip()[:5] == b"%PDF-":
         return SourceDocument(str(path), "pdf", _pdf_pages(path, data))
     if p.suffix.lower() == ".pdf":
         raise LetterError(path, "not a PDF (no %PDF header); damaged or mislabelled file")
-    return SourceDocument(str(path), "text", tuple(_decode_text(path, data).split("\f")))
+    text = _decode_text(path, data)
+    if len(text) > MAX_TEXT_CHARS:
+        raise _too_long(path, f"{len(text):,} characters")
+    return SourceDocument(str(path), "text", tuple(text.split("\f")))
 
 
 def _pdf_pages(path: str | Path, data: bytes) -> tuple[str, ...]:
@@ -232,18 +296,34 @@ def _pdf_pages(path: str | Path, data: bytes) -> tuple[str, ...]:
         if "password" in message or "security" in message:
             raise LetterError(path, "encrypted PDF (password required)") from None
         raise LetterError(path, f"damaged or truncated PDF ({exc})") from None
+    except Exception as exc:  # the binding's own checks on malformed input, beside PdfiumError
+        raise LetterError(path, f"damaged or truncated PDF ({type(exc).__name__})") from None
     try:
-        pages = []
-        for index in range(len(pdf)):
+        count = len(pdf)
+        if count > MAX_PDF_PAGES:
+            raise _too_long(path, f"{count:,} pages")
+        pages: list[str] = []
+        chars = 0
+        for index in range(count):
             page = pdf[index]
-            textpage = page.get_textpage()
             try:
-                pages.append(textpage.get_text_range())
+                textpage = page.get_textpage()
+                try:
+                    text = textpage.get_text_range()
+                finally:
+                    textpage.close()
             finally:
-                textpage.close()
                 page.close()
+            pages.append(text)
+            chars += len(text)
+            if chars > MAX_TEXT_CHARS:
+                raise _too_long(path, f"more than {MAX_TEXT_CHARS:,} characters")
+    except LetterError:
+        raise
     except pdfium.PdfiumError as exc:
         raise LetterError(path, f"damaged PDF page ({exc})") from None
+    except Exception as exc:  # pypdfium2 asserts on some malformed text (buffer sizes)
+        raise LetterError(path, f"damaged PDF page ({type(exc).__name__}: {exc})") from None
     finally:
         pdf.close()
     if not pages:
@@ -253,16 +333,33 @@ def _pdf_pages(path: str | Path, data: bytes) -> tuple[str, ...]:
     return tuple(page.replace("\r\n", "\n").replace("\r", "\n") for page in pages)
 
 
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
 def _decode_text(path: str | Path, data: bytes) -> str:
-    sample = data[:65536]
-    if b"\x00" in sample:
-        raise LetterError(path, "binary file, not a letter (NUL bytes; not text or PDF)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
+    """Text by its byte-order mark (UTF-16/32), else UTF-8, else Windows-1252."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    if encoding is not None:
+        try:
+            text = data.decode(encoding)  # the codec drops the mark
+        except UnicodeDecodeError:
+            raise LetterError(
+                path, f"binary file, not a letter (a {encoding.upper()} mark, then invalid text)"
+            ) from None
+    else:
+        if b"\x00" in data[:65536]:
+            raise LetterError(path, "binary file, not a letter (NUL bytes; not text or PDF)")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", errors="replace")
     controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if controls > max(8, len(text[:65536]) // 100):
+    if controls > max(8, len(text[:65536]) // 100) or "\x00" in text:
         raise LetterError(path, "binary file, not a letter (control characters; not text or PDF)")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
