@@ -250,11 +250,6 @@ def test_pdf_letters_extract_to_their_expected_records(
     assert scores.total >= 0.99, scores.table() + "\n" + "\n".join(scores.misses)
 
 
-@pytest.mark.xfail(
-    reason="extractor: the 'Page 1 of 1' footer of a one-page PDF is kept at the end of the "
-    "last rationale, which the completeness check then takes for a truncated letter",
-    strict=False,
-)
 def test_one_page_pdf_letters_extract_to_their_expected_records(
     pdf_corpus: tuple[Path, list[dict[str, Any]]],
 ) -> None:

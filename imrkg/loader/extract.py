@@ -57,7 +57,7 @@ _PHARMACEUTICAL = SCHEMES["treatment"] + "/pharmaceutical"
 def extract_letter(path: str | Path) -> LetterRecord:
     """Read one letter file into its record (raises :class:`~imrkg.errors.LetterError`)."""
     document = read_document(path)
-    text = normalize(document, REFLOW_RULES, known_words())
+    text = normalize(document, REFLOW_RULES, known_words(), icd10.description_words())
     layout = parse_layout(text)
     check_complete(text, layout)
     return build_record(text, layout)
@@ -397,7 +397,11 @@ def _item(nt: NormalizedText, block: ItemBlock) -> Item:
         else []
     )
     codes, evidence = decide_reasons(
-        rationale_text, OUTCOME_BASE + outcome, lineage, _over_limit(item)
+        rationale_text,
+        OUTCOME_BASE + outcome,
+        lineage,
+        _over_limit(item),
+        (block.request.value, piece.text),
     )
     item.reasons = codes
     base = block.rationale.start if block.rationale is not None else 0

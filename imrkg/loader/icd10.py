@@ -103,6 +103,13 @@ def _package_version() -> str:
         return "unknown"
 
 
+@cache
+def description_words() -> frozenset[str]:
+    """The words of the ICD-10-CM descriptions (plurals folded): a medical English
+    lexicon of some 7,000 words ("tenderness", "false", "condition")."""
+    return frozenset(word for key in _index() for word in key if word.isalpha() and len(word) > 1)
+
+
 def code_for(diagnosis: str) -> tuple[str, str] | None:
     """(code, description) when the diagnosis' words determine one code, else None.
 

@@ -464,7 +464,9 @@ def _drop_page_furniture(
         if ln is not None:
             pages.setdefault(ln.page, []).append(i)
     if len(pages) < 2:
-        return lines
+        # No repetition to see on a single page, but its own number ("Page 1 of 1")
+        # is still furniture; a lone number other than 1 may be content.
+        return _drop_first_page_number(lines, pages)
     drop: set[int] = set()
     for pick in (slice(0, 1), slice(-1, None)):
         edges = [i for idx in pages.values() for i in idx[pick]]
@@ -483,6 +485,20 @@ def _drop_page_furniture(
     return [ln for i, ln in enumerate(lines) if i not in drop]
 
 
+def _drop_first_page_number(
+    lines: list[_Line | None], pages: dict[int, list[int]]
+) -> list[_Line | None]:
+    """Drop the page-number lines ('Page 1 of 1', '- 1 -') among the first and last
+    two lines of a one-page document: only those numbering it page 1 of 1."""
+    drop = {
+        i
+        for idx in pages.values()
+        for i in idx[:2] + idx[-2:]
+        if _PAGE_NUMBER.match(_text(lines[i])) and set(re.findall(r"\d+", _text(lines[i]))) == {"1"}
+    }
+    return [ln for i, ln in enumerate(lines) if i not in drop] if drop else lines
+
+
 def _text(line: _Line | None) -> str:
     return line.text if line is not None else ""
 
@@ -494,41 +510,73 @@ def _is_caps_heading(text: str) -> bool:
 
 def _lexicon(lines: list[_Line | None], extra: frozenset[str]) -> set[str]:
     """Words the letter uses twice or more (a fragment of a broken word occurs
-    once), and the caller's known words."""
+    once), the hyphenated words it writes inside a line (a line-break hyphen is
+    never inside one, so once is proof enough), and the caller's known words."""
     counts: Counter[str] = Counter()
+    compounds: set[str] = set()
     for ln in lines:
         if ln is not None:
             text = ln.text.replace(_SOFT_HYPHEN, " ")
             counts.update(w.lower() for w in _WORD.findall(text))
-            counts.update(w.lower() for w in re.findall(r"[A-Za-z]+-[A-Za-z]+", text))
-    return {w for w, n in counts.items() if n >= 2} | extra
+            compounds.update(w.lower() for w in re.findall(r"[A-Za-z]+-[A-Za-z]+", text))
+    return {w for w, n in counts.items() if n >= 2} | compounds | extra
 
 
-def _keep_hyphen(left: str, right: str, lexicon: set[str]) -> bool:
+# Endings that only ever finish a word, never begin one: after a whole word they
+# make one word of it ("tender-ness", "treat-ment"), not a compound.
+_SUFFIXES = frozenset(["ness", "ment", "ments", "less", "ful", "ings", "ship"])
+
+
+def _is_ending(left: str, right: str) -> bool:
+    """Whether ``right`` is an ending of the word ``left``: a suffix ('tender-ness')
+    or an inflection that doubles the last consonant ('occur-red', 'submit-ted')."""
+    low, rest = left.lower(), right.lower()
+    if rest in _SUFFIXES:
+        return True
+    doubled = low[-1:] not in "aeiouy" and rest[:1] == low[-1:]
+    return doubled and rest[1:] in ("ed", "ing", "er", "ers")
+
+
+def _keep_hyphen(
+    left: str, right: str, lexicon: set[str], dictionary: frozenset[str] = frozenset()
+) -> bool:
     """Whether a word hyphenated at a line break keeps its hyphen.
 
     It stays after a single letter ("x-ray", "S-shaped") and where the letter
     writes the hyphenated form; it goes where the letter writes the joined
-    word; otherwise it stays only when what follows it is a word of its own
-    ("non-opioid", "follow-up"), not a fragment ("Cycloben-zaprine").
+    word, and before an ending of the word ("tender-ness", "occur-red"). It
+    stays after a prefix ("non-opioid"), before a short word after a word
+    ("follow-up"), and between two words ("low-back"); a part that is no word is a fragment of a broken word
+    ("Cycloben-zaprine", "consis-ted", "con-junction"): the words a letter
+    repeats are no dictionary, so "ted" or "junction" being a word proves
+    nothing while the other part is none.
     """
     joined = (left + right).lower()
     hyphenated = f"{left}-{right}".lower()
-    if len(left) <= 1 or len(right) <= 2 or left.isupper() or hyphenated in lexicon:
+    if len(left) <= 1 or left.isupper() or hyphenated in lexicon:
         return True
-    if left.lower() in _PREFIXES and joined not in lexicon:
+    if len(right) <= 2 and (joined not in lexicon or left.lower() in dictionary):
+        # a short word after a word ("follow-up", even where "followup" is known too),
+        # unlike a word's last syllable after a fragment ("thera-py")
         return True
-    if joined in lexicon:
+    if joined in lexicon or _is_ending(left, right):
         return False
-    return right.lower() in lexicon
+    if left.lower() in _PREFIXES:
+        return True
+    return right.lower() in lexicon and (left.lower() in lexicon or left.lower() in dictionary)
 
 
 def normalize(
-    doc: SourceDocument, rules: ReflowRules | None = None, known_words: frozenset[str] = frozenset()
+    doc: SourceDocument,
+    rules: ReflowRules | None = None,
+    known_words: frozenset[str] = frozenset(),
+    dictionary: frozenset[str] = frozenset(),
 ) -> NormalizedText:
     """Normalize a document's text (see the module docstring). ``known_words``
     (lower case) help decide whether a word hyphenated at a line break is one
-    word or two."""
+    word or two; ``dictionary`` (lower case) only whether its first part is a
+    word at all: a dictionary in another style ("nonopioid") must not decide
+    how the letter writes a word ("non-opioid")."""
     rules = rules or ReflowRules()
     cleaned = _drop_seed_blank_lines([_clean(ln) for ln in _source_lines(doc)])
     lines = _drop_page_furniture(cleaned, rules.content)
@@ -546,7 +594,7 @@ def normalize(
             continue
         chars, origins = line.chars, line.origins
         if previous is not None and out_chars:
-            joint = _joint(previous, line, rules, width, lexicon)
+            joint = _joint(previous, line, rules, width, lexicon, dictionary)
             if (
                 in_list
                 and joint == " "
@@ -573,11 +621,18 @@ def normalize(
         if _is_caps_heading(text):
             in_list = rules.list_title is not None and bool(rules.list_title.match(text))
 
-    _resolve_inline_soft_hyphens(out_chars, out_origins, lexicon)
+    _resolve_inline_soft_hyphens(out_chars, out_origins, lexicon, dictionary)
     return NormalizedText("".join(out_chars), array("q", out_origins), doc)
 
 
-def _joint(a: _Line, b: _Line, rules: ReflowRules, width: int, lexicon: set[str]) -> str:
+def _joint(
+    a: _Line,
+    b: _Line,
+    rules: ReflowRules,
+    width: int,
+    lexicon: set[str],
+    dictionary: frozenset[str] = frozenset(),
+) -> str:
     """How line ``a`` joins line ``b``: '\\n', ' ', '' (glued) or 'hyphen-drop'."""
     at, bt = a.text, b.text
     if at[-1] in "-" + _SOFT_HYPHEN and len(at) >= 2:
@@ -585,9 +640,18 @@ def _joint(a: _Line, b: _Line, rules: ReflowRules, width: int, lexicon: set[str]
             left = _WORD.findall(at[:-1])[-1] if _WORD.findall(at[:-1]) else ""
             right_match = _WORD.match(bt)
             right = right_match.group(0) if right_match else ""
-            return "" if _keep_hyphen(left, right, lexicon) else "hyphen-drop"
+            return "" if _keep_hyphen(left, right, lexicon, dictionary) else "hyphen-drop"
         if at[-2].isdigit() and bt[:1].isdigit():
             return ""
+    if (
+        rules.block_end is not None
+        and not rules.block_end.search(at)
+        and not rules.block_end.search(bt)
+        and rules.block_end.search(f"{at} {bt}")
+    ):
+        # A heading wrapped just before its block-ending word ("...: \nUPHELD"): the
+        # word alone in capitals would otherwise pass for a heading of its own.
+        return " "
     if _is_caps_heading(at) or _is_caps_heading(bt):
         return "\n"
     if rules.block_end is not None and rules.block_end.search(at):
@@ -609,7 +673,9 @@ def _joint(a: _Line, b: _Line, rules: ReflowRules, width: int, lexicon: set[str]
     return " "
 
 
-def _resolve_inline_soft_hyphens(chars: list[str], origins: list[int], lexicon: set[str]) -> None:
+def _resolve_inline_soft_hyphens(
+    chars: list[str], origins: list[int], lexicon: set[str], dictionary: frozenset[str]
+) -> None:
     """Soft hyphens the PDF left inside a line (pdfium joins a word broken at a
     line end and marks the break): keep the hyphen or glue the word."""
     i = len(chars) - 1
@@ -622,7 +688,7 @@ def _resolve_inline_soft_hyphens(chars: list[str], origins: list[int], lexicon: 
             while k < len(chars) and chars[k].isalpha():
                 k += 1
             left, right = "".join(chars[j:i]), "".join(chars[i + 1 : k])
-            if left and right and not _keep_hyphen(left, right, lexicon):
+            if left and right and not _keep_hyphen(left, right, lexicon, dictionary):
                 del chars[i]
                 del origins[i]
             else:

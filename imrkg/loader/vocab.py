@@ -240,11 +240,13 @@ class LabelMatcher:
 
 @cache
 def known_words() -> frozenset[str]:
-    """Every word of every vocabulary label, lower-cased (drug names, anatomy, ...)."""
+    """Every word of every vocabulary label, lower-cased (drug names, anatomy, ...),
+    but not the acronyms ("TED hose", "NESS H200"): they are not the lower-case
+    words their letters spell ("ted" of "consis-ted")."""
     words: set[str] = set()
     for concept in load_vocabulary().concepts.values():
         for label in concept.labels:
-            words.update(w.lower() for w in re.findall(r"[A-Za-z]{2,}", label))
+            words.update(w.lower() for w in re.findall(r"[A-Za-z]{2,}", label) if not w.isupper())
     return frozenset(words)
 
 
