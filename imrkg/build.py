@@ -32,14 +32,17 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import pyoxigraph as ox
 import rdflib
 
+from imrkg import aggregates
 from imrkg.errors import ImrKgError, LetterError
 from imrkg.graph import letter_graph
 from imrkg.loader.extract import extract_letter
@@ -54,7 +57,7 @@ _HASH_BLOCK = 1 << 20
 Status = Literal["loaded", "unchanged", "quarantined", "failed"]
 
 
-class LetterSink(Protocol):
+class LetterSink(aggregates.CellStore, Protocol):
     """What a build writes to: the local store, or a remote SPARQL store."""
 
     def load_vocabularies(self) -> bool: ...
@@ -146,8 +149,23 @@ class LetterFile:
     error: str = ""
 
 
-def process_batch(batch: Sequence[LetterFile]) -> list[LetterResult]:
-    """Extract, map and validate a batch of letters. Runs in a worker."""
+@dataclass
+class BatchResult:
+    """A worker's answer for a batch: each letter's result, and the aggregate cells the
+    batch's conforming letters add (counted before they reach the store)."""
+
+    results: list[LetterResult]
+    cells: Counter[aggregates.Cell]
+
+
+@cache
+def _scratch() -> aggregates.ScratchStore:
+    """This process's in-memory store of the vocabularies, where cells are counted."""
+    return aggregates.ScratchStore()
+
+
+def process_batch(batch: Sequence[LetterFile]) -> BatchResult:
+    """Extract, map and validate a batch of letters, and count their cells. Runs in a worker."""
     results: list[LetterResult | None] = []
     graphs: list[tuple[int, rdflib.Graph, int]] = []
     for letter in batch:
@@ -170,9 +188,12 @@ def process_batch(batch: Sequence[LetterFile]) -> list[LetterResult]:
             continue
         graphs.append((len(results), graph, len(record.items)))
         results.append(None)
+    cells: Counter[aggregates.Cell] = Counter()
     for round_ in _rounds(graphs):
         _validate(batch, round_, results)
-    return [r for r in results if r is not None]
+        conforming = [g for i, g, _ in round_ if (r := results[i]) and r.status == "loaded"]
+        cells.update(_scratch().cells(conforming))
+    return BatchResult([r for r in results if r is not None], cells)
 
 
 def _rounds(
@@ -268,6 +289,13 @@ def build(
     """
     summary = BuildSummary()
     store.load_vocabularies()
+    # Cells counted with other definitions, or out of step after a build that was
+    # stopped between writing letters and their cells, are counted afresh at the end.
+    recount = not aggregates.is_current(store)
+    if recount and not aggregates.letter_graphs(store):
+        aggregates.refresh(store)  # nothing to count: just stamp the empty cells current
+        recount = False
+    cells: Counter[aggregates.Cell] = Counter()  # the cells of this chunk's changes
     quarantine = store.read_quarantine()
     digests = store.letter_digests()  # file digest -> graph
     for entry in quarantine.values():
@@ -285,6 +313,24 @@ def build(
             store.add_letters(b"".join(pending))  # one transaction: whole letters only
             pending.clear()
             pending_graphs.clear()
+
+    def write_batch(answer: BatchResult) -> None:
+        """Write a batch's letters, then their cells, in step. The cells go once per
+        batch: a letter the batch replaces is subtracted before the batch's cells are
+        added, and a count that is negative on its own (the old letter's) would be lost."""
+        for result in answer.results:
+            take(result)
+        cells.update(answer.cells)
+        write_pending()
+        if cells and not recount:
+            aggregates.apply(store, cells)
+        cells.clear()
+
+    def remove(iri: str) -> None:
+        """Take a letter out of the store, and its cells out of the counts."""
+        if not recount:
+            cells.subtract(aggregates.cells_of(store, [iri]))
+        store.remove_graph(iri)
 
     def take(result: LetterResult) -> None:
         next(ticks, None)
@@ -316,7 +362,7 @@ def build(
         if iri in pending_graphs:
             write_pending()
         if store.has_graph(iri):
-            store.remove_graph(iri)
+            remove(iri)
         if result.status == "loaded":
             quarantine.pop(iri, None)
             pending.append(result.nquads + _digest_quads(iri, these))
@@ -347,17 +393,15 @@ def build(
             # fork: workers inherit the loaded vocabularies and shapes instead of parsing them again
             context = multiprocessing.get_context("fork")
             with context.Pool(jobs) as pool:
-                for results in pool.imap(process_batch, batches):
-                    for result in results:
-                        take(result)
-                    write_pending()
+                for answer in pool.imap(process_batch, batches):
+                    write_batch(answer)
         else:
             for batch in batches:
-                for result in process_batch(batch):
-                    take(result)
-                write_pending()
+                write_batch(process_batch(batch))
     finally:
         write_pending()
+        if recount:
+            aggregates.refresh(store)
         store.write_quarantine(quarantine)
         store.flush()
     summary.items = sum(items.values())

@@ -35,7 +35,9 @@ from imrkg.results import Answer, Boolean, Solutions, Triples
 
 ONTOLOGY_GRAPH = GRAPH + "ontology"
 VOCABULARY_GRAPH = GRAPH + "vocabulary"
-_RESERVED = {ONTOLOGY_GRAPH, VOCABULARY_GRAPH}
+# The precomputed aggregate cells (imrkg.aggregates), kept in step with the letters.
+AGGREGATE_GRAPH = GRAPH + "aggregates"
+_RESERVED = {ONTOLOGY_GRAPH, VOCABULARY_GRAPH, AGGREGATE_GRAPH}
 # Which files the vocabulary graph was loaded from: a hash of their bytes.
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _SOURCE_DIGEST = ox.NamedNode("https://w3id.org/imr-kg/ontology#sourceSha256")
@@ -141,6 +143,14 @@ class KnowledgeStore:
             self.store.load(input=nquads, format=ox.RdfFormat.N_QUADS)
         except (OSError, SyntaxError) as exc:
             raise StoreError(f"{self.path}: cannot write the letters ({exc})") from None
+
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL Update in one transaction. Only the build writes this way (its
+        aggregate cells); queries from users never reach it."""
+        try:
+            self.store.update(sparql)
+        except (OSError, SyntaxError) as exc:
+            raise StoreError(f"{self.path}: cannot update the store ({exc})") from None
 
     def has_graph(self, iri: str) -> bool:
         return self.store.contains_named_graph(ox.NamedNode(iri))

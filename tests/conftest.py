@@ -69,6 +69,7 @@ def parse_rdf(fmt: str, data: bytes) -> rdflib.Dataset:
 @pytest.fixture(scope="session")
 def sample_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store holding the sample letters (their text versions) and the vocabularies."""
+    from imrkg.aggregates import refresh
     from imrkg.graph import letter_graph
     from imrkg.store import KnowledgeStore
 
@@ -77,6 +78,7 @@ def sample_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store.load_vocabularies()
     for name in SAMPLE_NAMES:
         store.replace_graph(letter_graph(sample_record(name, "txt")))
+    refresh(store)  # the aggregate cells that the aggregate queries read
     store.flush()
     del store
     return path

@@ -24,6 +24,7 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
+from imrkg.aggregates import refresh
 from imrkg.graph import letter_graph, letter_key
 from imrkg.loader.vocab import IMR, load_vocabulary
 from imrkg.queries import library, run_named
@@ -56,6 +57,7 @@ def store(records: list[LetterRecord], tmp_path_factory: pytest.TempPathFactory)
     store.load_vocabularies()
     for record in records:
         store.replace_graph(letter_graph(record))
+    refresh(store)  # the aggregate cells that the aggregate queries read
     return store
 
 

@@ -110,6 +110,7 @@ def test_outcomes_by_category_add_up_to_the_expected_items(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """The graph of the real letters answers the first question with the corpus' own totals."""
+    from imrkg.aggregates import refresh
     from imrkg.graph import letter_graph
     from imrkg.queries import run_named
     from imrkg.record import record_from_json
@@ -121,6 +122,7 @@ def test_outcomes_by_category_add_up_to_the_expected_items(
     store.load_vocabularies()
     for line in out.read_text().splitlines():
         store.replace_graph(letter_graph(record_from_json(json.loads(line))))
+    refresh(store)  # the query reads the aggregate cells, which a build keeps
     answer = run_named(store, "outcomes-by-treatment-category")
     assert isinstance(answer, Solutions)
     expected = _expected_outcomes()

@@ -283,3 +283,32 @@ def test_build_refuses_a_named_pipe_instead_of_waiting_on_it(tmp_path: Path) -> 
         run.stderr.strip() == f"imrkg: error: {pipe}: not a regular file (a pipe, socket or device)"
     )
     assert "1 letters read: 0 loaded, 0 quarantined, 1 failed" in run.stdout
+
+
+@pytest.mark.parametrize("batch_size", [64, 3])
+def test_the_cells_a_build_keeps_are_those_counted_afresh(tmp_path: Path, batch_size: int) -> None:
+    """Regression: a letter's text and PDF in one batch counted twice (the PDF's cells,
+    subtracted when its text replaced it, were applied alone as negative counts, and lost)."""
+    from imrkg import aggregates
+
+    store = KnowledgeStore(tmp_path / "store")
+    build(sorted((EXAMPLES / "letters").glob("*")), store, batch_size=batch_size)
+
+    def kept_equals_afresh() -> None:
+        kept = aggregates.read_cells(store)
+        aggregates.refresh(store)
+        assert aggregates.read_cells(store) == kept
+        assert aggregates.is_current(store)
+
+    kept_equals_afresh()
+    changed = tmp_path / "changed.txt"
+    text = (EXAMPLES / "letters" / "maximus-carpal-tunnel.txt").read_text(encoding="utf-8")
+    changed.write_text(
+        text.replace(
+            "Right wrist carpal tunnel release: Upheld",
+            "Right wrist carpal tunnel release: Overturned",
+        )
+    )
+    summary = build([changed], store, batch_size=batch_size)
+    assert summary.loaded == 1
+    kept_equals_afresh()

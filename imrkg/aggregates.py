@@ -1,0 +1,616 @@
+"""Precomputed aggregate cells, kept in step with the letters loaded.
+
+Counting a million letters' items at query time takes minutes; the aggregate
+named queries (``outcomes-by-specialty``, ``denial-reasons``, ...) read
+precomputed counts instead. The counts are exact, not estimates, because every
+item belongs to exactly one letter: a count of distinct items grouped by some
+keys, over the whole store, is the sum over the letters of the same count on
+each letter alone. So each aggregate has a *cell query*
+(``queries/cells/NAME.rq``) that counts, over whatever letter graphs it is
+given, the named query's measures grouped by the named query's keys and, where
+the named query can be narrowed to a treatment, by the item's treatment
+concept.
+
+**Slices.** A named query reads one *slice* of its aggregate: the cells of
+all items, or, narrowed to a treatment, the cells of the items of that
+treatment or a narrower one. So that it reads no more cells than it has rows,
+the items of each treatment concept are counted into the slice of that concept
+and of every broader one (``skos:broader*`` in the vocabulary), as well as into
+the slice of all items; a slice holds one cell per row of the answer. The named
+query finds its slice by IRI, ``id/aggregate/NAME/all`` or
+``id/aggregate/NAME/treatment/LOCAL`` for the concept ``vocab/treatment/LOCAL``,
+and each cell states its key columns with one property each
+(``imr:bySpecialty``, ``imr:byYear``...). (On disk, Oxigraph answers a join by
+one index lookup per row, about 20 microseconds; reading whole aggregates,
+or cells with key nodes that the planner may start from, took minutes for
+150,000 cells.)
+
+The cells live in one reserved named graph, :data:`AGGREGATE_GRAPH`, named by
+their slice and a hash of their key, so that the same letters always give the
+same triples. A build keeps them in step:
+
+* :func:`cells_of` counts the cells of some letter graphs of a store, and
+  :class:`ScratchStore` those of letter graphs not loaded yet (a build worker
+  counts its batch before handing it over);
+* :func:`apply` adds a delta to the stored cells (the new letters' cells, minus
+  the cells of the letters they replace or that are removed, :func:`difference`);
+* :func:`refresh` counts every letter afresh; :func:`is_current` says whether
+  that is needed: the cells carry a digest of what they were counted with (the
+  vocabulary gives their labels, categories and slices; the cell queries), and
+  their letter total must match the letter graphs.
+
+>>> sorted(AGGREGATES)[:3]
+['ca-vs-imr-citations', 'denial-reasons', 'items']
+>>> cell = Cell("outcomes-by-year", (Literal("2017"),), None, "items")
+>>> graph = aggregate_graph(Counter({cell: 3}))
+>>> sorted(str(o) for s, p, o in graph if p in (IMR.byYear, IMR.itemCount, IMR.upheldCount))
+['0', '2017', '3']
+>>> print(slice_iri("outcomes-by-year", None))
+https://w3id.org/imr-kg/id/aggregate/outcomes-by-year/all
+>>> aggregate_graph(Counter({cell: 0})).__len__()  # empty cells are left out
+0
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import NamedTuple, Protocol, runtime_checkable
+
+import pyoxigraph as ox
+import rdflib
+from rdflib import RDF, XSD, Literal, URIRef
+from rdflib.term import Node
+
+from imrkg.errors import ResourceError
+from imrkg.graph import GRAPH, ID, IMR, VOCAB
+from imrkg.queries import parse_query_file
+from imrkg.resources import ontology_dir, queries_dir, vocab_files
+from imrkg.results import Answer, Solutions
+from imrkg.store import ONTOLOGY_GRAPH, VOCABULARY_GRAPH, quads_of, to_rdflib
+
+AGGREGATE_GRAPH = GRAPH + "aggregates"
+CELL_BASE = ID + "aggregate/"
+# The graphs a cell query reads as its default graph; the letters are its named graphs.
+VOCABULARIES = (VOCABULARY_GRAPH, ONTOLOGY_GRAPH)
+# Letters counted per cell query in a refresh: enough to spread a query's fixed cost thin,
+# few enough that memory stays flat.
+REFRESH_BATCH = 1024
+# Cells written per SPARQL Update request when a refresh writes through update().
+WRITE_BATCH = 20_000
+# Bumped when the cells' triples change shape, so that stores holding the old shape are
+# counted afresh (it goes into the digest that is_current compares).
+CELL_FORMAT = "1"
+
+# measure -> the property that states it on a cell
+MEASURES = {
+    "letters": IMR.letterCount,
+    "items": IMR.itemCount,
+    "upheld": IMR.upheldCount,
+    "overturned": IMR.overturnedCount,
+}
+TREATMENT_COLUMN = "treatment_concept"
+_OUTCOMES = ("items", "upheld", "overturned")
+
+
+def key_property(column: str) -> URIRef:
+    """The property that states a key column on a cell: ``imr:by`` and the column in camel case.
+
+    >>> key_property("age_band").n3()
+    '<https://w3id.org/imr-kg/ontology#byAgeBand>'
+    """
+    return IMR["by" + "".join(part.capitalize() for part in column.split("_"))]
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One aggregate: its cell query's key columns (in order), measures, and whether it is
+    split by treatment (for a named query with a ``treatment`` parameter). The cell query is
+    ``queries/cells/NAME.rq``; its columns are the keys, then ``treatment_concept`` (the
+    item's own treatment) if split by treatment, then the measures."""
+
+    name: str
+    keys: tuple[str, ...]
+    measures: tuple[str, ...]
+    by_treatment: bool
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.keys, *([TREATMENT_COLUMN] if self.by_treatment else []), *self.measures]
+
+    @property
+    def query(self) -> str:
+        return cell_query_text(self.name)
+
+
+AGGREGATES: dict[str, Aggregate] = {
+    a.name: a
+    for a in (
+        # internal totals: the denominator of denial-reasons, the letter count of is_current
+        Aggregate("items", (), _OUTCOMES, by_treatment=True),
+        Aggregate("letters", (), ("letters",), by_treatment=False),
+        # one per named query served (queries/NAME.rq)
+        Aggregate("outcomes-by-treatment-category", ("category", "subcategory"), _OUTCOMES, True),
+        Aggregate("outcomes-by-treatment", ("treatment",), _OUTCOMES, False),
+        Aggregate("outcomes-by-specialty", ("specialty",), _OUTCOMES, True),
+        Aggregate(
+            "outcomes-by-guideline", ("guideline", "edition", "chapter", "section"), _OUTCOMES, True
+        ),
+        Aggregate("outcomes-by-age-sex", ("age_band", "sex"), _OUTCOMES, False),
+        Aggregate("outcomes-by-year", ("year",), ("letters", *_OUTCOMES), False),
+        Aggregate("denial-reasons", ("reason",), ("items",), True),
+        Aggregate(
+            "ca-vs-imr-citations", ("ca_guideline", "imr_guideline", "same"), ("items",), False
+        ),
+        Aggregate(
+            "treatment-guideline-citations",
+            ("treatment", "guideline_id", "guideline", "edition", "chapter", "section"),
+            _OUTCOMES,
+            True,
+        ),
+        Aggregate("time-to-decision", ("category", "days"), ("letters",), False),
+    )
+}
+KEY_PROPERTIES = {
+    key_property(column): column for aggregate in AGGREGATES.values() for column in aggregate.keys
+}
+_PROPERTY_MEASURES = {p: m for m, p in MEASURES.items()}
+
+
+class Cell(NamedTuple):
+    """One measure of one cell; a :class:`~collections.Counter` of cells maps each to its count.
+
+    ``key`` holds the values of the aggregate's key columns, in order (None where unbound).
+    ``treatment`` is the slice: None for all items, a treatment concept for the items of that
+    treatment or a narrower one.
+    """
+
+    aggregate: str
+    key: tuple[Literal | None, ...]
+    treatment: URIRef | None
+    measure: str
+
+
+# (aggregate, key, slice treatment): one cell, whatever its measures
+CellId = tuple[str, tuple[Literal | None, ...], URIRef | None]
+Triple = tuple[URIRef, URIRef, Node]
+
+
+class Queryable(Protocol):
+    """What counting cells needs of a store: SPARQL with chosen default and named graphs."""
+
+    def query(
+        self, sparql: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()
+    ) -> Answer: ...
+
+
+class CellStore(Queryable, Protocol):
+    """What keeping the cells needs of a store; the local store and the remote one have it."""
+
+    def replace_graph(self, graph: rdflib.Graph) -> int: ...
+    def letter_graphs(self) -> list[str]: ...
+
+
+@runtime_checkable
+class Updatable(Protocol):
+    """A store that runs SPARQL Update. :func:`apply` then rewrites only the cells a delta
+    touches, and :func:`refresh` writes the cells in parts, instead of rewriting the whole
+    aggregate graph through :meth:`CellStore.replace_graph` (one rdflib graph, which takes
+    minutes and gigabytes for a few hundred thousand cells)."""
+
+    def update(self, sparql: str) -> None: ...
+
+
+# ------------------------------------------------------------------ the cell queries
+
+
+def cell_query_text(name: str) -> str:
+    """The text of the cell query of an aggregate (``queries/cells/NAME.rq``)."""
+    return _cell_query_texts()[name]
+
+
+@cache
+def _cell_query_texts() -> dict[str, str]:
+    folder = queries_dir() / "cells"
+    texts = {path.stem: parse_query_file(path).text for path in sorted(folder.glob("*.rq"))}
+    if set(texts) != set(AGGREGATES):
+        raise ResourceError(
+            f"{folder}: the cell queries ({', '.join(sorted(texts))}) are not those of the"
+            f" aggregates ({', '.join(sorted(AGGREGATES))})"
+        )
+    return texts
+
+
+def definitions_digest() -> str:
+    """A digest of the cell queries and of the cells' shape: what the cells are counted with,
+    the vocabulary aside."""
+    digest = hashlib.sha256(CELL_FORMAT.encode())
+    for name in sorted(AGGREGATES):
+        digest.update(f"\n{name}\n{cell_query_text(name)}".encode())
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------- counting
+
+
+_BROADER = """
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?concept ?broader WHERE { ?concept skos:broader* ?broader }
+"""
+
+
+def cells_of(store: Queryable, graphs: Sequence[str]) -> Counter[Cell]:
+    """The cells of the letters in the given named graphs of a store, counted afresh.
+
+    The letters are the cell queries' named graphs and the vocabularies their default graph:
+    they read letter facts inside ``GRAPH ?graph``. (Listing the letter graphs as the default
+    graph instead makes Oxigraph probe every listed graph for each triple it looks up: ten
+    times slower for 64 letters, and worse for more.) Each cell query keeps only the facts every
+    row needs in its ``GRAPH`` block and reads each optional one in an ``OPTIONAL { GRAPH ...
+    }`` of its own: an ``OPTIONAL`` inside the block followed by a vocabulary join made Oxigraph
+    choose a plan quadratic in the letters (3.3 s instead of 38 ms for 64 letters).
+    """
+    cells: Counter[Cell] = Counter()
+    if not graphs:
+        return cells  # no named graphs would mean every named graph of the store
+    rows: dict[str, list[tuple[Node | None, ...]]] = {}
+    for aggregate in AGGREGATES.values():
+        answer = store.query(
+            aggregate.query, default_graphs=list(VOCABULARIES), named_graphs=list(graphs)
+        )
+        if not isinstance(answer, Solutions) or answer.variables != aggregate.columns:
+            raise ResourceError(
+                f"the cell query {aggregate.name} must answer the columns {aggregate.columns}"
+            )
+        rows[aggregate.name] = answer.rows
+    slices = _slices(store, rows)
+    for name, found in rows.items():
+        aggregate = AGGREGATES[name]
+        width = len(aggregate.keys)
+        for row in found:
+            key = tuple(_literal(term) for term in row[:width])
+            treatment = _iri(row[width]) if aggregate.by_treatment else None
+            counts = row[width + int(aggregate.by_treatment) :]
+            for measure, count in zip(aggregate.measures, counts, strict=True):
+                # Each item has one treatment (the shapes allow no more), so its own treatment's
+                # count goes, once, to that concept's slice, each broader concept's, and all's.
+                for scope in slices.get(treatment, (None,)):
+                    cells[Cell(name, key, scope, measure)] += _count(count)
+    return +cells  # zero counts (no upheld items in a cell) are not kept
+
+
+def _slices(
+    store: Queryable, rows: Mapping[str, list[tuple[Node | None, ...]]]
+) -> dict[URIRef | None, tuple[URIRef | None, ...]]:
+    """The slices the items of each treatment concept count in: all items', the concept's own
+    and each broader concept's (``skos:broader*`` in the vocabulary)."""
+    slices: dict[URIRef | None, tuple[URIRef | None, ...]] = {None: (None,)}
+    used = {
+        _iri(row[len(AGGREGATES[name].keys)])
+        for name, found in rows.items()
+        if AGGREGATES[name].by_treatment
+        for row in found
+    } - {None}
+    if not used:
+        return slices
+    values = " ".join(sorted(c.n3() for c in used if c is not None))
+    answer = store.query(
+        _BROADER.replace("WHERE {", f"WHERE {{ VALUES ?concept {{ {values} }}", 1),
+        default_graphs=[VOCABULARY_GRAPH],
+    )
+    assert isinstance(answer, Solutions)
+    broader: dict[URIRef | None, list[URIRef | None]] = {c: [None, c] for c in used}
+    for concept, ancestor in answer.rows:
+        broader[_iri(concept)].append(_iri(ancestor))
+    for concept, scopes in broader.items():
+        slices[concept] = tuple(dict.fromkeys(scopes))  # in order, each once
+    return slices
+
+
+class ScratchStore:
+    """An in-memory store of the ontology and the vocabularies, to count the cells of letter
+    graphs before they are loaded: a build worker counts its batch here, so that the process
+    writing the store only adds the counts up.
+
+    >>> letter = rdflib.Graph(identifier=URIRef(GRAPH + "CM00-00001"))
+    >>> _ = letter.add((URIRef(ID + "letter/CM00-00001"), RDF.type, IMR.DeterminationLetter))
+    >>> ScratchStore().cells([letter])
+    Counter({Cell(aggregate='letters', key=(), treatment=None, measure='letters'): 1})
+    """
+
+    def __init__(self) -> None:
+        self._store = ox.Store()
+        sources = [
+            (ONTOLOGY_GRAPH, [ontology_dir() / "imr.ttl"]),
+            (VOCABULARY_GRAPH, vocab_files()),
+        ]
+        for iri, paths in sources:
+            for path in paths:
+                self._store.load(
+                    path=str(path), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(iri)
+                )
+
+    def cells(self, graphs: Iterable[rdflib.Graph]) -> Counter[Cell]:
+        """The cells of these letter graphs; the scratch store is left as it was."""
+        names = []
+        for graph in graphs:
+            self._store.extend(quads_of(graph))
+            names.append(str(graph.identifier))
+        try:
+            return cells_of(self, names)
+        finally:
+            for name in names:
+                self._store.remove_graph(ox.NamedNode(name))
+
+    def query(
+        self, sparql: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()
+    ) -> Answer:
+        """A SELECT query's answer (the only kind cell queries are)."""
+        answer = self._store.query(
+            sparql,
+            default_graph=[ox.NamedNode(iri) for iri in default_graphs] or None,
+            named_graphs=[ox.NamedNode(iri) for iri in named_graphs] or None,
+        )
+        if not isinstance(answer, ox.QuerySolutions):
+            raise ResourceError("a cell query must be a SELECT query")
+        variables = [v.value for v in answer.variables]
+        rows = [tuple(None if s[v] is None else to_rdflib(s[v]) for v in variables) for s in answer]
+        return Solutions(variables, rows)
+
+
+# ------------------------------------------------------------------------ the graph
+
+
+def slice_iri(aggregate: str, treatment: URIRef | None) -> URIRef:
+    """The IRI of a slice of an aggregate, which a named query works out from its treatment
+    parameter: ``.../NAME/all``, or ``.../NAME/`` and the concept's IRI after ``vocab/``."""
+    if treatment is None:
+        return URIRef(f"{CELL_BASE}{aggregate}/all")
+    if not treatment.startswith(VOCAB):
+        raise ResourceError(f"a slice's treatment must be a vocabulary concept, not {treatment}")
+    return URIRef(f"{CELL_BASE}{aggregate}/{treatment.removeprefix(VOCAB)}")
+
+
+def cell_iri(aggregate: str, key: Sequence[Literal | None], treatment: URIRef | None) -> URIRef:
+    """The IRI of a cell: its slice's and a hash of its key, so that a cell always has it."""
+    parts = [aggregate, *("" if v is None else v.n3() for v in key)]
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+    return URIRef(f"{slice_iri(aggregate, treatment)}/{digest}")
+
+
+def aggregate_graph(cells: Mapping[Cell, int], digest: str | None = None) -> rdflib.Graph:
+    """The aggregate graph holding these cells; ``digest`` is what they were counted with
+    (see :func:`is_current`). A cell is written, with every measure of its aggregate (zero
+    where it has none), if any of its counts is positive."""
+    graph = rdflib.Graph(identifier=URIRef(AGGREGATE_GRAPH))
+    for triple in _graph_triples(cells, digest):
+        graph.add(triple)
+    return graph
+
+
+def _graph_triples(cells: Mapping[Cell, int], digest: str | None) -> Iterator[Triple]:
+    for (name, key, treatment), counts in _grouped(cells).items():
+        yield from _cell_triples(name, key, treatment, counts)
+    if digest is not None:
+        yield URIRef(AGGREGATE_GRAPH), IMR.aggregatesSha256, Literal(digest)
+
+
+def _grouped(cells: Mapping[Cell, int]) -> dict[CellId, dict[str, int]]:
+    grouped: dict[CellId, dict[str, int]] = defaultdict(dict)
+    for cell, count in cells.items():
+        if cell.aggregate in AGGREGATES:  # cells of another version's aggregates are dropped
+            grouped[cell.aggregate, cell.key, cell.treatment][cell.measure] = count
+    return grouped
+
+
+def _cell_triples(
+    name: str, key: tuple[Literal | None, ...], treatment: URIRef | None, counts: Mapping[str, int]
+) -> list[Triple]:
+    """The triples of one cell; none if it counts nothing. (A negative count, which only
+    subtracting cells never added could leave, counts as nothing.)"""
+    aggregate = AGGREGATES[name]
+    if not any(counts.get(m, 0) > 0 for m in aggregate.measures):
+        return []
+    cell = cell_iri(name, key, treatment)
+    triples: list[Triple] = [
+        (cell, RDF.type, IMR.AggregateCell),
+        (cell, IMR.aggregate, Literal(name)),
+        (cell, IMR.slice, slice_iri(name, treatment)),
+    ]
+    if treatment is not None:
+        triples.append((cell, IMR.forTreatment, treatment))
+    for column, value in zip(aggregate.keys, key, strict=True):
+        if value is not None:  # an unbound key (a citation without an edition) is left out
+            triples.append((cell, key_property(column), value))
+    for measure in aggregate.measures:
+        count = max(counts.get(measure, 0), 0)
+        triples.append((cell, MEASURES[measure], Literal(count, datatype=XSD.integer)))
+    return triples
+
+
+def _read_query(cells: Iterable[URIRef] | None = None) -> str:
+    restrict = "" if cells is None else f"VALUES ?cell {{ {' '.join(c.n3() for c in cells)} }}"
+    properties = " ".join(p.n3() for p in [*MEASURES.values(), *KEY_PROPERTIES])
+    return f"""PREFIX imr: <{IMR}>
+SELECT ?cell ?aggregate ?treatment ?property ?value WHERE {{
+  {restrict}
+  ?cell imr:aggregate ?aggregate ;
+        ?property ?value .
+  VALUES ?property {{ {properties} }}
+  OPTIONAL {{ ?cell imr:forTreatment ?treatment }}
+}}"""
+
+
+def _read(store: Queryable, cells: Iterable[URIRef] | None = None) -> dict[CellId, dict[str, int]]:
+    """The stored cells (all, or these), with their counts."""
+    answer = store.query(_read_query(cells), default_graphs=[AGGREGATE_GRAPH])
+    assert isinstance(answer, Solutions)
+    found: dict[str, tuple[str, URIRef | None, dict[str, Literal], dict[str, int]]] = {}
+    for cell_term, aggregate_term, treatment, prop, value in answer.rows:
+        entry = found.setdefault(str(cell_term), (str(aggregate_term), _iri(treatment), {}, {}))
+        if prop in _PROPERTY_MEASURES:
+            entry[3][_PROPERTY_MEASURES[URIRef(str(prop))]] = _count(value)
+        elif (literal := _literal(value)) is not None:
+            entry[2][KEY_PROPERTIES[URIRef(str(prop))]] = literal
+    cells_found: dict[CellId, dict[str, int]] = {}
+    for aggregate, treatment, keys, counts in found.values():
+        if aggregate in AGGREGATES:  # cells of another version's aggregates are dropped
+            key = tuple(keys.get(column) for column in AGGREGATES[aggregate].keys)
+            cells_found[aggregate, key, treatment] = counts
+    return cells_found
+
+
+def read_cells(store: Queryable) -> Counter[Cell]:
+    """The cells stored in the aggregate graph (positive counts only)."""
+    cells: Counter[Cell] = Counter()
+    for (aggregate, key, treatment), counts in _read(store).items():
+        for measure, count in counts.items():
+            cells[Cell(aggregate, key, treatment, measure)] += count
+    return +cells
+
+
+# ------------------------------------------------------------------------- keeping
+
+
+def stored_digest(store: Queryable) -> str | None:
+    """The digest the stored cells were counted with (None: no cells, or no digest)."""
+    answer = store.query(
+        f"SELECT ?d WHERE {{ <{AGGREGATE_GRAPH}> <{IMR.aggregatesSha256}> ?d }}",
+        default_graphs=[AGGREGATE_GRAPH],
+    )
+    assert isinstance(answer, Solutions)
+    return next((str(row[0]) for row in answer.rows), None)
+
+
+def current_digest(store: Queryable) -> str:
+    """The digest cells counted now would carry: of the store's vocabulary (the digest of its
+    files that the vocabulary graph states) and of the installed cell queries."""
+    answer = store.query(
+        f"SELECT ?d WHERE {{ <{VOCABULARY_GRAPH}> <{IMR.sourceSha256}> ?d }}",
+        default_graphs=[VOCABULARY_GRAPH],
+    )
+    assert isinstance(answer, Solutions)
+    vocabulary = next((str(row[0]) for row in answer.rows), "")
+    return hashlib.sha256(f"{vocabulary}\n{definitions_digest()}".encode()).hexdigest()
+
+
+def letter_graphs(store: CellStore) -> list[str]:
+    """The store's letter graphs, the aggregate graph aside (whether or not the store lists it)."""
+    return [g for g in store.letter_graphs() if g != AGGREGATE_GRAPH]
+
+
+def is_current(store: CellStore) -> bool:
+    """Whether the stored cells are those of the store's letters: counted with this vocabulary
+    and these cell queries, and counting as many letters as there are letter graphs. False for
+    a store built before there were cells, after a vocabulary change, and after a build that
+    stopped between loading letters and adding their cells."""
+    if stored_digest(store) != current_digest(store):
+        return False
+    answer = store.query(
+        f"SELECT ?n WHERE {{ ?cell <{IMR.slice}> {slice_iri('letters', None).n3()} ;"
+        f" <{IMR.letterCount}> ?n }}",
+        default_graphs=[AGGREGATE_GRAPH],
+    )
+    assert isinstance(answer, Solutions)
+    counted = sum(_count(row[0]) for row in answer.rows)
+    return counted == len(letter_graphs(store))
+
+
+def refresh(store: CellStore, *, batch: int = REFRESH_BATCH) -> int:
+    """Count every letter's cells afresh and write them in place of the stored ones; returns the
+    number of cells. Memory holds the cells and one batch of letters' rows, never the letters.
+
+    A store that runs SPARQL Update gets the cells in parts, the digest last, so that a refresh
+    stopped half-way leaves cells that :func:`is_current` rejects; any other store gets the
+    aggregate graph in one write.
+    """
+    graphs = letter_graphs(store)
+    cells: Counter[Cell] = Counter()
+    for start in range(0, len(graphs), batch):
+        cells.update(cells_of(store, graphs[start : start + batch]))
+    digest = current_digest(store)
+    grouped = _grouped(cells)
+    written = sum(1 for k, counts in grouped.items() if _cell_triples(*k, counts))
+    if not isinstance(store, Updatable):
+        store.replace_graph(aggregate_graph(cells, digest))
+        return written
+    store.update(f"DROP SILENT GRAPH <{AGGREGATE_GRAPH}>")
+    part: list[Triple] = []
+    for number, (k, counts) in enumerate(grouped.items(), 1):
+        part += _cell_triples(*k, counts)
+        if number % WRITE_BATCH == 0:
+            store.update(_insert(part))
+            part = []
+    part.append((URIRef(AGGREGATE_GRAPH), IMR.aggregatesSha256, Literal(digest)))
+    store.update(_insert(part))
+    return written
+
+
+def difference(new: Mapping[Cell, int], old: Mapping[Cell, int]) -> Counter[Cell]:
+    """``new`` minus ``old``, negative counts kept (``Counter``'s ``-`` drops them): the delta
+    that replacing letters whose cells are ``old`` by letters whose cells are ``new`` makes."""
+    delta = Counter(new)
+    delta.subtract(old)
+    return Counter({cell: n for cell, n in delta.items() if n})
+
+
+def apply(store: CellStore, delta: Mapping[Cell, int]) -> None:
+    """Add a delta (see :func:`difference`) to the stored cells, in one write. A store that
+    runs SPARQL Update (:class:`Updatable`) rewrites only the cells the delta touches; any
+    other store gets the whole aggregate graph rewritten."""
+    delta = {cell: n for cell, n in delta.items() if n}
+    if not delta:
+        return
+    if not isinstance(store, Updatable):
+        cells = read_cells(store)
+        cells.update(delta)
+        store.replace_graph(aggregate_graph(cells, stored_digest(store)))
+        return
+    touched = {(c.aggregate, c.key, c.treatment) for c in delta}
+    old = _read(store, sorted(cell_iri(*t) for t in touched))
+    new = {t: dict(old.get(t, {})) for t in touched}
+    for cell, count in delta.items():
+        counts = new[cell.aggregate, cell.key, cell.treatment]
+        counts[cell.measure] = counts.get(cell.measure, 0) + count
+    removed = [triple for t, counts in old.items() for triple in _cell_triples(*t, counts)]
+    added = [triple for t, counts in new.items() for triple in _cell_triples(*t, counts)]
+    # One request, so one transaction: the touched cells' old triples out, their new ones in.
+    graph = URIRef(AGGREGATE_GRAPH).n3()
+    store.update(f"DELETE DATA {{ GRAPH {graph} {{\n{_data(removed)}\n}} }} ;\n" + _insert(added))
+
+
+def _data(triples: Iterable[Triple]) -> str:
+    return "\n".join(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in triples)
+
+
+def _insert(triples: Iterable[Triple]) -> str:
+    return f"INSERT DATA {{ GRAPH {URIRef(AGGREGATE_GRAPH).n3()} {{\n{_data(triples)}\n}} }}"
+
+
+# --------------------------------------------------------------------------- terms
+
+
+def _literal(term: Node | None) -> Literal | None:
+    if term is None:
+        return None
+    if not isinstance(term, Literal):
+        raise ResourceError(f"a cell key must be a literal, not {term!r}")
+    return term
+
+
+def _iri(term: Node | None) -> URIRef | None:
+    if term is None:
+        return None
+    if not isinstance(term, URIRef):
+        raise ResourceError(f"a treatment concept must be an IRI, not {term!r}")
+    return term
+
+
+def _count(term: Node | None) -> int:
+    value = term.toPython() if isinstance(term, Literal) else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ResourceError(f"a count must be an integer, not {term!r}")
+    return value
