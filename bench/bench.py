@@ -310,7 +310,9 @@ def imrkg(*args: str) -> list[str]:
     return [sys.executable, "-m", "imrkg", *args]
 
 
-def bench_size(n: int, work: Path, jobs: int, pdf_max: int, rdflib_limit: float) -> SizeResult:
+def bench_size(
+    n: int, work: Path, jobs: int, pdf_max: int, rdflib_limit: float, shacl_letters: int
+) -> SizeResult:
     result = SizeResult(n)
     f = result.figures
     folder = work / str(n)
@@ -361,7 +363,7 @@ def bench_size(n: int, work: Path, jobs: int, pdf_max: int, rdflib_limit: float)
         )
         f[f"rerun_{kind}_seconds"] = rerun.seconds
     store = folder / "store-text"
-    f["shacl"] = shacl_comparison(store, min(n, 1000), folder)
+    f["shacl"] = shacl_comparison(store, min(n, shacl_letters), folder)
     f["queries"] = time_queries(store)
     f["rdflib"] = rdflib_queries(store, f["queries"], folder, rdflib_limit)
     return result
@@ -470,18 +472,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rdflib-limit", type=float, default=600.0)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "imrkg-bench")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--shacl-letters", type=int, default=1000, help="letters validated by both engines"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep today's results for other sizes in the table"
+    )
     args = parser.parse_args(argv)
+    stamp = time.strftime("%Y%m%d", time.gmtime())
     results = []
+    earlier = args.out / f"{stamp}.json"
+    if args.keep and earlier.exists():
+        for n, figures in json.loads(earlier.read_text()).items():
+            if int(n) not in args.sizes:
+                results.append(SizeResult(int(n), figures))
     for n in args.sizes:
         print(f"bench: {n} letters", file=sys.stderr, flush=True)
-        result = bench_size(n, args.work, args.jobs, args.pdf_max, args.rdflib_limit)
+        result = bench_size(
+            n, args.work, args.jobs, args.pdf_max, args.rdflib_limit, args.shacl_letters
+        )
         results.append(result)
+        results.sort(key=lambda r: r.n)
         args.out.mkdir(parents=True, exist_ok=True)
         raw = {r.n: dict(r.figures) for r in results}
         for sizes in raw.values():
             for q in sizes["queries"].values():
-                q.pop("sparql", None)
-        stamp = time.strftime("%Y%m%d", time.gmtime())
+                if isinstance(q, dict):
+                    q.pop("sparql", None)
         (args.out / f"{stamp}.json").write_text(json.dumps(raw, indent=2, default=str))
         (args.out / f"{stamp}.md").write_text(markdown(results, args.jobs))
     print((args.out / f"{stamp}.md").read_text())
