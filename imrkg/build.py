@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -392,9 +393,27 @@ def build(
             _warm_up()
             # fork: workers inherit the loaded vocabularies and shapes instead of parsing them again
             context = multiprocessing.get_context("fork")
+            # At most two batches per worker in flight: when the writer is the slower
+            # side, finished batches (megabytes of N-Quads each) would otherwise pile up.
+            slots = threading.Semaphore(2 * jobs)
+            stopped = threading.Event()
+
+            def throttled() -> Iterator[list[LetterFile]]:
+                for batch in batches:
+                    slots.acquire()
+                    if stopped.is_set():
+                        return
+                    yield batch
+
             with context.Pool(jobs) as pool:
-                for answer in pool.imap(process_batch, batches):
-                    write_batch(answer)
+                try:
+                    for answer in pool.imap(process_batch, throttled()):
+                        slots.release()
+                        write_batch(answer)
+                finally:
+                    # let the feeding thread go, or closing the pool would wait on it forever
+                    stopped.set()
+                    slots.release(2 * jobs)
         else:
             for batch in batches:
                 write_batch(process_batch(batch))
