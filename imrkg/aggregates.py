@@ -13,31 +13,32 @@ concept.
 
 **Slices.** A named query reads one *slice* of its aggregate: the cells of
 all items, or, narrowed to a treatment, the cells of the items of that
-treatment or a narrower one. So that it reads no more cells than it has rows,
-the items of each treatment concept are counted into the slice of that concept
-and of every broader one (``skos:broader*`` in the vocabulary), as well as into
-the slice of all items; a slice holds one cell per row of the answer. The named
-query finds its slice by IRI, ``id/aggregate/NAME/all`` or
-``id/aggregate/NAME/treatment/LOCAL`` for the concept ``vocab/treatment/LOCAL``,
-and each cell states its key columns with one property each
-(``imr:bySpecialty``, ``imr:byYear``...). (On disk, Oxigraph answers a join by
-one index lookup per row, about 20 microseconds; reading whole aggregates,
-or cells with key nodes that the planner may start from, took minutes for
-150,000 cells.)
+treatment or a narrower one. So that it reads no more cells than its answer has
+rows, the items of each treatment concept are counted into the slice of that
+concept and of every broader one (``skos:broader*`` in the vocabulary), as
+well as into the slice of all items. The named query finds the slice of all
+items by its IRI (``id/aggregate/NAME/all``) and a treatment's slice by the
+treatment (``imr:forTreatment``), and each cell states its key columns with one
+property each (``imr:bySpecialty``, ``imr:byYear``...). On disk, Oxigraph
+answers a join with one index lookup per row, some 20 microseconds: the first
+layouts tried, which read a whole aggregate and filtered it by treatment, or
+gave cells key nodes that the planner started from, took seconds to minutes on
+a few hundred thousand cells; this one reads about 0.15 ms per row returned.
 
 The cells live in one reserved named graph, :data:`AGGREGATE_GRAPH`, named by
 their slice and a hash of their key, so that the same letters always give the
 same triples. A build keeps them in step:
 
-* :func:`cells_of` counts the cells of some letter graphs of a store, and
-  :class:`ScratchStore` those of letter graphs not loaded yet (a build worker
-  counts its batch before handing it over);
-* :func:`apply` adds a delta to the stored cells (the new letters' cells, minus
-  the cells of the letters they replace or that are removed, :func:`difference`);
-* :func:`refresh` counts every letter afresh; :func:`is_current` says whether
-  that is needed: the cells carry a digest of what they were counted with (the
-  vocabulary gives their labels, categories and slices; the cell queries), and
-  their letter total must match the letter graphs.
+* :func:`begin` recounts the cells unless :func:`is_current` (they carry a
+  digest of what they were counted with, the vocabulary and the cell queries,
+  and their letter total must match the letter graphs), then takes the digest
+  away until :func:`end`, so that a build that stops half-way is recounted;
+* :class:`ScratchStore` counts the cells of a batch before it is loaded (in a
+  build worker), :func:`cells_of` those of letters in the store (the old
+  versions of letters about to be replaced or removed);
+* :func:`apply` adds the delta (:func:`difference`: the new cells minus the
+  old) to the stored cells, in one write; :func:`refresh` counts every letter
+  afresh.
 
 >>> sorted(AGGREGATES)[:3]
 ['ca-vs-imr-citations', 'denial-reasons', 'items']
@@ -58,7 +59,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, cast
 
 import pyoxigraph as ox
 import rdflib
@@ -79,8 +80,8 @@ VOCABULARIES = (VOCABULARY_GRAPH, ONTOLOGY_GRAPH)
 # Letters counted per cell query in a refresh: enough to spread a query's fixed cost thin,
 # few enough that memory stays flat.
 REFRESH_BATCH = 1024
-# Cells written per SPARQL Update request when a refresh writes through update().
-WRITE_BATCH = 20_000
+# Triples written per SPARQL Update request when a refresh writes through update().
+WRITE_BATCH = 200_000
 # Bumped when the cells' triples change shape, so that stores holding the old shape are
 # counted afresh (it goes into the digest that is_current compares).
 CELL_FORMAT = "1"
@@ -194,7 +195,6 @@ class CellStore(Queryable, Protocol):
     def letter_graphs(self) -> list[str]: ...
 
 
-@runtime_checkable
 class Updatable(Protocol):
     """A store that runs SPARQL Update. :func:`apply` then rewrites only the cells a delta
     touches, and :func:`refresh` writes the cells in parts, instead of rewriting the whole
@@ -202,6 +202,11 @@ class Updatable(Protocol):
     minutes and gigabytes for a few hundred thousand cells)."""
 
     def update(self, sparql: str) -> None: ...
+
+
+def updatable(store: object) -> Updatable | None:
+    """The store, if it runs SPARQL Update (a callable ``update``); None otherwise."""
+    return cast(Updatable, store) if callable(getattr(store, "update", None)) else None
 
 
 # ------------------------------------------------------------------ the cell queries
@@ -234,12 +239,6 @@ def definitions_digest() -> str:
 
 
 # ------------------------------------------------------------------------- counting
-
-
-_BROADER = """
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT DISTINCT ?concept ?broader WHERE { ?concept skos:broader* ?broader }
-"""
 
 
 def cells_of(store: Queryable, graphs: Sequence[str]) -> Counter[Cell]:
@@ -287,26 +286,30 @@ def _slices(
 ) -> dict[URIRef | None, tuple[URIRef | None, ...]]:
     """The slices the items of each treatment concept count in: all items', the concept's own
     and each broader concept's (``skos:broader*`` in the vocabulary)."""
-    slices: dict[URIRef | None, tuple[URIRef | None, ...]] = {None: (None,)}
-    used = {
-        _iri(row[len(AGGREGATES[name].keys)])
-        for name, found in rows.items()
-        if AGGREGATES[name].by_treatment
-        for row in found
-    } - {None}
-    if not used:
-        return slices
-    values = " ".join(sorted(c.n3() for c in used if c is not None))
+    # The vocabulary's broader links, closed here rather than by a property path: some stores
+    # (Virtuoso) refuse skos:broader* from a start given by VALUES.
     answer = store.query(
-        _BROADER.replace("WHERE {", f"WHERE {{ VALUES ?concept {{ {values} }}", 1),
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+        "SELECT ?concept ?broader WHERE { ?concept skos:broader ?broader }",
         default_graphs=[VOCABULARY_GRAPH],
     )
     assert isinstance(answer, Solutions)
-    broader: dict[URIRef | None, list[URIRef | None]] = {c: [None, c] for c in used}
-    for concept, ancestor in answer.rows:
-        broader[_iri(concept)].append(_iri(ancestor))
-    for concept, scopes in broader.items():
-        slices[concept] = tuple(dict.fromkeys(scopes))  # in order, each once
+    parents: dict[URIRef, set[URIRef]] = defaultdict(set)
+    for concept, parent in answer.rows:
+        if isinstance(concept, URIRef) and isinstance(parent, URIRef):
+            parents[concept].add(parent)
+    slices: dict[URIRef | None, tuple[URIRef | None, ...]] = {None: (None,)}
+    for name, found in rows.items():
+        if not AGGREGATES[name].by_treatment:
+            continue
+        for row in found:
+            concept = _iri(row[len(AGGREGATES[name].keys)])
+            if concept is None or concept in slices:
+                continue
+            broader = [concept]
+            for scope in broader:  # grows as it goes: every broader concept, once each
+                broader += sorted(p for p in parents.get(scope, ()) if p not in broader)
+            slices[concept] = (None, *broader)
     return slices
 
 
@@ -335,15 +338,28 @@ class ScratchStore:
 
     def cells(self, graphs: Iterable[rdflib.Graph]) -> Counter[Cell]:
         """The cells of these letter graphs; the scratch store is left as it was."""
-        names = []
         for graph in graphs:
             self._store.extend(quads_of(graph))
-            names.append(str(graph.identifier))
+        return self._count()
+
+    def cells_of_nquads(self, nquads: bytes) -> Counter[Cell]:
+        """The cells of the letter graphs in this N-Quads text (a build worker's batch, as it
+        hands it over): loading it is much faster than converting rdflib graphs."""
+        self._store.load(nquads, format=ox.RdfFormat.N_QUADS)
+        return self._count()
+
+    def _count(self) -> Counter[Cell]:
+        names = [
+            g.value
+            for g in self._store.named_graphs()
+            if isinstance(g, ox.NamedNode) and g.value not in VOCABULARIES
+        ]
         try:
             return cells_of(self, names)
         finally:
             for name in names:
                 self._store.remove_graph(ox.NamedNode(name))
+            self._store.clear_graph(ox.DefaultGraph())  # whatever came without a graph name
 
     def query(
         self, sparql: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()
@@ -365,8 +381,8 @@ class ScratchStore:
 
 
 def slice_iri(aggregate: str, treatment: URIRef | None) -> URIRef:
-    """The IRI of a slice of an aggregate, which a named query works out from its treatment
-    parameter: ``.../NAME/all``, or ``.../NAME/`` and the concept's IRI after ``vocab/``."""
+    """The IRI of a slice of an aggregate: ``.../NAME/all`` for all items (the named queries
+    name it), ``.../NAME/`` and the concept's IRI after ``vocab/`` for a treatment's items."""
     if treatment is None:
         return URIRef(f"{CELL_BASE}{aggregate}/all")
     if not treatment.startswith(VOCAB):
@@ -392,8 +408,13 @@ def aggregate_graph(cells: Mapping[Cell, int], digest: str | None = None) -> rdf
 
 
 def _graph_triples(cells: Mapping[Cell, int], digest: str | None) -> Iterator[Triple]:
+    slices: set[tuple[str, URIRef | None]] = set()
     for (name, key, treatment), counts in _grouped(cells).items():
-        yield from _cell_triples(name, key, treatment, counts)
+        triples = _cell_triples(name, key, treatment, counts)
+        if triples and (name, treatment) not in slices:
+            slices.add((name, treatment))
+            yield from _slice_triples(name, treatment)
+        yield from triples
     if digest is not None:
         yield URIRef(AGGREGATE_GRAPH), IMR.aggregatesSha256, Literal(digest)
 
@@ -417,11 +438,8 @@ def _cell_triples(
     cell = cell_iri(name, key, treatment)
     triples: list[Triple] = [
         (cell, RDF.type, IMR.AggregateCell),
-        (cell, IMR.aggregate, Literal(name)),
         (cell, IMR.slice, slice_iri(name, treatment)),
     ]
-    if treatment is not None:
-        triples.append((cell, IMR.forTreatment, treatment))
     for column, value in zip(aggregate.keys, key, strict=True):
         if value is not None:  # an unbound key (a citation without an edition) is left out
             triples.append((cell, key_property(column), value))
@@ -431,45 +449,65 @@ def _cell_triples(
     return triples
 
 
-def _read_query(cells: Iterable[URIRef] | None = None) -> str:
-    restrict = "" if cells is None else f"VALUES ?cell {{ {' '.join(c.n3() for c in cells)} }}"
-    properties = " ".join(p.n3() for p in [*MEASURES.values(), *KEY_PROPERTIES])
-    return f"""PREFIX imr: <{IMR}>
-SELECT ?cell ?aggregate ?treatment ?property ?value WHERE {{
-  {restrict}
-  ?cell imr:aggregate ?aggregate ;
-        ?property ?value .
-  VALUES ?property {{ {properties} }}
-  OPTIONAL {{ ?cell imr:forTreatment ?treatment }}
+def _slice_triples(name: str, treatment: URIRef | None) -> list[Triple]:
+    """The triples of a slice: which aggregate, and which treatment (none for all items). A
+    named query finds a treatment's slice by these (and the slice of all items by its IRI)."""
+    node = slice_iri(name, treatment)
+    triples: list[Triple] = [
+        (node, RDF.type, IMR.AggregateSlice),
+        (node, IMR.aggregate, Literal(name)),
+    ]
+    if treatment is not None:
+        triples.append((node, IMR.forTreatment, treatment))
+    return triples
+
+
+_READ_SLICES = f"""PREFIX imr: <{IMR}>
+SELECT ?slice ?aggregate ?treatment WHERE {{
+  ?slice imr:aggregate ?aggregate .
+  OPTIONAL {{ ?slice imr:forTreatment ?treatment }}
 }}"""
-
-
-def _read(store: Queryable, cells: Iterable[URIRef] | None = None) -> dict[CellId, dict[str, int]]:
-    """The stored cells (all, or these), with their counts."""
-    answer = store.query(_read_query(cells), default_graphs=[AGGREGATE_GRAPH])
-    assert isinstance(answer, Solutions)
-    found: dict[str, tuple[str, URIRef | None, dict[str, Literal], dict[str, int]]] = {}
-    for cell_term, aggregate_term, treatment, prop, value in answer.rows:
-        entry = found.setdefault(str(cell_term), (str(aggregate_term), _iri(treatment), {}, {}))
-        if prop in _PROPERTY_MEASURES:
-            entry[3][_PROPERTY_MEASURES[URIRef(str(prop))]] = _count(value)
-        elif (literal := _literal(value)) is not None:
-            entry[2][KEY_PROPERTIES[URIRef(str(prop))]] = literal
-    cells_found: dict[CellId, dict[str, int]] = {}
-    for aggregate, treatment, keys, counts in found.values():
-        if aggregate in AGGREGATES:  # cells of another version's aggregates are dropped
-            key = tuple(keys.get(column) for column in AGGREGATES[aggregate].keys)
-            cells_found[aggregate, key, treatment] = counts
-    return cells_found
+_READ_CELLS = f"""PREFIX imr: <{IMR}>
+SELECT ?cell ?slice ?property ?value WHERE {{ ?cell imr:slice ?slice ; ?property ?value }}"""
 
 
 def read_cells(store: Queryable) -> Counter[Cell]:
     """The cells stored in the aggregate graph (positive counts only)."""
+    slices: dict[Node | None, tuple[str, URIRef | None]] = {}
+    answer = store.query(_READ_SLICES, default_graphs=[AGGREGATE_GRAPH])
+    assert isinstance(answer, Solutions)
+    for node, name, treatment in answer.rows:
+        slices[node] = (str(name), _iri(treatment))
+    answer = store.query(_READ_CELLS, default_graphs=[AGGREGATE_GRAPH])
+    assert isinstance(answer, Solutions)
+    found: dict[Node | None, tuple[Node | None, dict[URIRef, Node | None]]] = {}
+    for cell, node, prop, value in answer.rows:
+        found.setdefault(cell, (node, {}))[1][URIRef(str(prop))] = value
     cells: Counter[Cell] = Counter()
-    for (aggregate, key, treatment), counts in _read(store).items():
-        for measure, count in counts.items():
-            cells[Cell(aggregate, key, treatment, measure)] += count
+    for node, values in found.values():
+        aggregate, treatment = slices.get(node, ("", None))
+        if aggregate not in AGGREGATES:
+            continue  # cells of another version's aggregates are dropped
+        key = tuple(_literal(values.get(key_property(c))) for c in AGGREGATES[aggregate].keys)
+        for measure, prop in MEASURES.items():
+            if prop in values:
+                cells[Cell(aggregate, key, treatment, measure)] += _count(values[prop])
     return +cells
+
+
+def _read_counts(store: Queryable, cells: Iterable[URIRef]) -> dict[URIRef, dict[str, int]]:
+    """The counts of these stored cells, looked up one by one (those absent are left out)."""
+    values = " ".join(cell.n3() for cell in cells)
+    answer = store.query(
+        f"SELECT ?cell ?property ?count WHERE {{ VALUES ?cell {{ {values} }} ?cell ?property ?count }}",
+        default_graphs=[AGGREGATE_GRAPH],
+    )
+    assert isinstance(answer, Solutions)
+    counts: dict[URIRef, dict[str, int]] = defaultdict(dict)
+    for cell, prop, count in answer.rows:
+        if (measure := _PROPERTY_MEASURES.get(URIRef(str(prop)))) is not None:
+            counts[URIRef(str(cell))][measure] = _count(count)
+    return counts
 
 
 # ------------------------------------------------------------------------- keeping
@@ -519,6 +557,37 @@ def is_current(store: CellStore) -> bool:
     return counted == len(letter_graphs(store))
 
 
+def begin(store: CellStore) -> bool:
+    """Get the cells ready for a build to keep in step: count them afresh unless they are
+    current, then take their digest away until :func:`end`, so that a build that stops half-way
+    (letters loaded, their cells not yet added) leaves cells that :func:`is_current` rejects.
+    Returns whether it counted afresh."""
+    fresh = not is_current(store)
+    if fresh:
+        refresh(store)
+    _set_digest(store, None)
+    return fresh
+
+
+def end(store: CellStore) -> None:
+    """Mark the cells as those of the store's letters again, once a build has applied every
+    delta (see :func:`begin`)."""
+    _set_digest(store, current_digest(store))
+
+
+def _set_digest(store: CellStore, digest: str | None) -> None:
+    graph = URIRef(AGGREGATE_GRAPH).n3()
+    writer = updatable(store)
+    if writer is None:
+        store.replace_graph(aggregate_graph(read_cells(store), digest))
+        return
+    update = f"DELETE WHERE {{ GRAPH {graph} {{ {graph} <{IMR.aggregatesSha256}> ?d }} }}"
+    if digest is not None:
+        stamp = f"{graph} <{IMR.aggregatesSha256}> {Literal(digest).n3()}"
+        update += f" ;\nINSERT DATA {{ GRAPH {graph} {{ {stamp} }} }}"
+    writer.update(update)
+
+
 def refresh(store: CellStore, *, batch: int = REFRESH_BATCH) -> int:
     """Count every letter's cells afresh and write them in place of the stored ones; returns the
     number of cells. Memory holds the cells and one batch of letters' rows, never the letters.
@@ -532,20 +601,21 @@ def refresh(store: CellStore, *, batch: int = REFRESH_BATCH) -> int:
     for start in range(0, len(graphs), batch):
         cells.update(cells_of(store, graphs[start : start + batch]))
     digest = current_digest(store)
-    grouped = _grouped(cells)
-    written = sum(1 for k, counts in grouped.items() if _cell_triples(*k, counts))
-    if not isinstance(store, Updatable):
-        store.replace_graph(aggregate_graph(cells, digest))
-        return written
-    store.update(f"DROP SILENT GRAPH <{AGGREGATE_GRAPH}>")
+    written = 0
+    writer = updatable(store)
+    if writer is None:
+        graph = aggregate_graph(cells, digest)
+        store.replace_graph(graph)
+        return sum(1 for _ in graph.subjects(RDF.type, IMR.AggregateCell))
+    writer.update(f"DROP SILENT GRAPH <{AGGREGATE_GRAPH}>")
     part: list[Triple] = []
-    for number, (k, counts) in enumerate(grouped.items(), 1):
-        part += _cell_triples(*k, counts)
-        if number % WRITE_BATCH == 0:
-            store.update(_insert(part))
+    for triple in _graph_triples(cells, digest):  # the digest comes last
+        part.append(triple)
+        written += triple[1:] == (RDF.type, IMR.AggregateCell)
+        if len(part) >= WRITE_BATCH:
+            writer.update(_insert(part))
             part = []
-    part.append((URIRef(AGGREGATE_GRAPH), IMR.aggregatesSha256, Literal(digest)))
-    store.update(_insert(part))
+    writer.update(_insert(part))
     return written
 
 
@@ -564,22 +634,35 @@ def apply(store: CellStore, delta: Mapping[Cell, int]) -> None:
     delta = {cell: n for cell, n in delta.items() if n}
     if not delta:
         return
-    if not isinstance(store, Updatable):
+    writer = updatable(store)
+    if writer is None:
         cells = read_cells(store)
         cells.update(delta)
         store.replace_graph(aggregate_graph(cells, stored_digest(store)))
         return
     touched = {(c.aggregate, c.key, c.treatment) for c in delta}
-    old = _read(store, sorted(cell_iri(*t) for t in touched))
+    stored = _read_counts(store, sorted(cell_iri(*t) for t in touched))
+    old = {t: stored[cell_iri(*t)] for t in touched if cell_iri(*t) in stored}
     new = {t: dict(old.get(t, {})) for t in touched}
     for cell, count in delta.items():
         counts = new[cell.aggregate, cell.key, cell.treatment]
         counts[cell.measure] = counts.get(cell.measure, 0) + count
-    removed = [triple for t, counts in old.items() for triple in _cell_triples(*t, counts)]
-    added = [triple for t, counts in new.items() for triple in _cell_triples(*t, counts)]
-    # One request, so one transaction: the touched cells' old triples out, their new ones in.
+    before = {triple for t, counts in old.items() for triple in _cell_triples(*t, counts)}
+    after: set[Triple] = set()
+    for (name, key, treatment), counts in new.items():
+        if triples := _cell_triples(name, key, treatment, counts):
+            after.update(_slice_triples(name, treatment) + triples)  # a slice there is kept
+    slices = " ".join(sorted({slice_iri(name, t).n3() for name, _, t in touched}))
+    # One request, so one transaction: of the touched cells, the triples that change (mostly
+    # their counts), then the touched slices that no cell is left in.
     graph = URIRef(AGGREGATE_GRAPH).n3()
-    store.update(f"DELETE DATA {{ GRAPH {graph} {{\n{_data(removed)}\n}} }} ;\n" + _insert(added))
+    writer.update(
+        f"DELETE DATA {{ GRAPH {graph} {{\n{_data(before - after)}\n}} }} ;\n"
+        f"{_insert(after - before)} ;\n"
+        f"DELETE {{ GRAPH {graph} {{ ?slice ?p ?o }} }} WHERE {{ GRAPH {graph} {{\n"
+        f"  VALUES ?slice {{ {slices} }} ?slice ?p ?o .\n"
+        f"  FILTER NOT EXISTS {{ ?cell <{IMR.slice}> ?slice }} }} }}"
+    )
 
 
 def _data(triples: Iterable[Triple]) -> str:
