@@ -67,13 +67,13 @@ from rdflib import RDF, XSD, Literal, URIRef
 from rdflib.term import Node
 
 from imrkg.errors import ResourceError
-from imrkg.graph import GRAPH, ID, IMR, VOCAB
+from imrkg.graph import ID, IMR, VOCAB
 from imrkg.queries import parse_query_file
 from imrkg.resources import ontology_dir, queries_dir, vocab_files
 from imrkg.results import Answer, Solutions
+from imrkg.store import AGGREGATE_GRAPH as AGGREGATE_GRAPH  # the store reserves it
 from imrkg.store import ONTOLOGY_GRAPH, VOCABULARY_GRAPH, quads_of, to_rdflib
 
-AGGREGATE_GRAPH = GRAPH + "aggregates"
 CELL_BASE = ID + "aggregate/"
 # The graphs a cell query reads as its default graph; the letters are its named graphs.
 VOCABULARIES = (VOCABULARY_GRAPH, ONTOLOGY_GRAPH)
@@ -318,6 +318,7 @@ class ScratchStore:
     graphs before they are loaded: a build worker counts its batch here, so that the process
     writing the store only adds the counts up.
 
+    >>> from imrkg.graph import GRAPH
     >>> letter = rdflib.Graph(identifier=URIRef(GRAPH + "CM00-00001"))
     >>> _ = letter.add((URIRef(ID + "letter/CM00-00001"), RDF.type, IMR.DeterminationLetter))
     >>> ScratchStore().cells([letter])
