@@ -45,10 +45,10 @@ import rdflib
 
 from imrkg import aggregates
 from imrkg.errors import ImrKgError, LetterError
-from imrkg.graph import letter_graph
+from imrkg.graph import LetterTriples, letter_triples
 from imrkg.loader.extract import extract_letter
 from imrkg.loader.read import check_file
-from imrkg.store import SOURCE_FILE_DIGEST, quads_of
+from imrkg.store import SOURCE_FILE_DIGEST
 from imrkg.validate import validate_letters
 
 BATCH = 64
@@ -168,7 +168,7 @@ def _scratch() -> aggregates.ScratchStore:
 def process_batch(batch: Sequence[LetterFile]) -> BatchResult:
     """Extract, map and validate a batch of letters, and count their cells. Runs in a worker."""
     results: list[LetterResult | None] = []
-    graphs: list[tuple[int, rdflib.Graph, int]] = []
+    graphs: list[tuple[int, LetterTriples, int]] = []
     for letter in batch:
         path, digest = letter.path, letter.digest
         if letter.error:
@@ -179,7 +179,7 @@ def process_batch(batch: Sequence[LetterFile]) -> BatchResult:
             continue
         try:
             record = extract_letter(path)
-            graph = letter_graph(record)
+            graph = letter_triples(record)
         except ImrKgError as exc:
             results.append(_failure(path, digest, str(exc)))
             continue
@@ -192,20 +192,21 @@ def process_batch(batch: Sequence[LetterFile]) -> BatchResult:
     cells: Counter[aggregates.Cell] = Counter()
     for round_ in _rounds(graphs):
         _validate(batch, round_, results)
-        conforming = [g for i, g, _ in round_ if (r := results[i]) and r.status == "loaded"]
-        cells.update(_scratch().cells(conforming))
+        conforming = [r.nquads for i, _, _ in round_ if (r := results[i]) and r.status == "loaded"]
+        if conforming:
+            cells.update(_scratch().cells_of_nquads(b"".join(conforming)))
     return BatchResult([r for r in results if r is not None], cells)
 
 
 def _rounds(
-    graphs: list[tuple[int, rdflib.Graph, int]],
-) -> Iterator[list[tuple[int, rdflib.Graph, int]]]:
+    graphs: list[tuple[int, LetterTriples, int]],
+) -> Iterator[list[tuple[int, LetterTriples, int]]]:
     """Split graphs into groups with no graph name twice (a letter's text and PDF
     in one batch): validated together, their triples would merge into one letter."""
     while graphs:
         seen: set[str] = set()
-        this: list[tuple[int, rdflib.Graph, int]] = []
-        rest: list[tuple[int, rdflib.Graph, int]] = []
+        this: list[tuple[int, LetterTriples, int]] = []
+        rest: list[tuple[int, LetterTriples, int]] = []
         for entry in graphs:
             name = str(entry[1].identifier)
             (rest if name in seen else this).append(entry)
@@ -216,12 +217,12 @@ def _rounds(
 
 def _validate(
     batch: Sequence[LetterFile],
-    graphs: list[tuple[int, rdflib.Graph, int]],
+    graphs: list[tuple[int, LetterTriples, int]],
     results: list[LetterResult | None],
 ) -> None:
     """Validate graphs together and put each letter's result in its place."""
     try:
-        reports = validate_letters(graph for _, graph, _ in graphs)
+        reports = validate_letters(graph.graph() for _, graph, _ in graphs)
         error = ""
     except Exception as exc:
         reports = {}
@@ -233,7 +234,7 @@ def _validate(
         if report is None:
             results[index] = _failure(path, digest, f"{path}: {error}")
         elif report.conforms:
-            nquads = _nquads(quads_of(graph))
+            nquads = graph.nquads()
             results[index] = LetterResult(path, digest, "loaded", iri, nquads, items)
         else:
             messages = sorted({f"{r.message} ({r.focus})" for r in report.violations})

@@ -88,3 +88,21 @@ def test_spans_quote_the_letter() -> None:
         position, quote = sorted(graph.objects(span, OA.hasSelector), key=str)
         start, end = int(graph.value(position, OA.start)), int(graph.value(position, OA.end))
         assert str(graph.value(quote, OA.exact)) == record.text[start:end]
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_nquads_are_the_graph(name: str) -> None:
+    """A build writes a letter's own N-Quads, not rdflib's: read back by Oxigraph they are
+    the letter's graph, quad for quad, quotes, line breaks and all."""
+    import pyoxigraph as ox
+
+    from imrkg.graph import letter_triples
+    from imrkg.store import quads_of
+
+    record = extract_letter(EXAMPLES / "letters" / f"{name}.txt")
+    record.items[0].rationale = 'a "quoted" word\\ and a line\nbreak\r, café \u2014 done'
+    triples = letter_triples(record)
+    written = set(ox.parse(triples.nquads(), format=ox.RdfFormat.N_QUADS))
+    assert written == set(quads_of(triples.graph()))
+    assert written == set(quads_of(letter_graph(record)))
+    assert triples.nquads() == letter_triples(record).nquads()  # the same bytes every time
