@@ -52,6 +52,10 @@ from imrkg.store import SOURCE_FILE_DIGEST
 from imrkg.validate import validate_letters
 
 BATCH = 64
+# Letters between writes of the aggregate cells during a build. Until then, aggregate
+# answers lag the letters already loaded; a build stopped in between leaves cells that count
+# fewer letters than the store holds, which the next build notices and counts afresh.
+CELLS_EVERY = 1024
 # Bytes hashed at a time: a digest must not need the whole file in memory.
 _HASH_BLOCK = 1 << 20
 
@@ -283,11 +287,13 @@ def build(
     jobs: int = 1,
     force: bool = False,
     batch_size: int = BATCH,
+    cells_every: int = CELLS_EVERY,
 ) -> BuildSummary:
     """Extract, map, validate and load every letter; see the module docstring.
 
     ``force`` reads every file again, even those the store already holds;
-    ``batch_size`` letters are validated together and written in one transaction.
+    ``batch_size`` letters are validated together and written in one transaction;
+    the aggregate cells are written after every ``cells_every`` letters, and at the end.
     """
     summary = BuildSummary()
     store.load_vocabularies()
@@ -297,7 +303,8 @@ def build(
     if recount and not aggregates.letter_graphs(store):
         aggregates.refresh(store)  # nothing to count: just stamp the empty cells current
         recount = False
-    cells: Counter[aggregates.Cell] = Counter()  # the cells of this chunk's changes
+    cells: Counter[aggregates.Cell] = Counter()  # the cells of the changes not yet written
+    unwritten = 0  # letters read since the cells were last written
     quarantine = store.read_quarantine()
     digests = store.letter_digests()  # file digest -> graph
     for entry in quarantine.values():
@@ -317,16 +324,25 @@ def build(
             pending_graphs.clear()
 
     def write_batch(answer: BatchResult) -> None:
-        """Write a batch's letters, then their cells, in step. The cells go once per
-        batch: a letter the batch replaces is subtracted before the batch's cells are
-        added, and a count that is negative on its own (the old letter's) would be lost."""
+        """Write a batch's letters, and their cells every ``CELLS_EVERY`` letters: the
+        cells a batch touches are thousands, and rewriting them cost as much as writing
+        its letters. A letter a batch replaces is subtracted from the cells not yet
+        written, so the sum stays right whatever the order."""
+        nonlocal unwritten
         for result in answer.results:
             take(result)
         cells.update(answer.cells)
         write_pending()
+        unwritten += len(answer.results)
+        if unwritten >= cells_every:
+            write_cells()
+
+    def write_cells() -> None:
+        nonlocal unwritten
         if cells and not recount:
             aggregates.apply(store, cells)
         cells.clear()
+        unwritten = 0
 
     def remove(iri: str) -> None:
         """Take a letter out of the store, and its cells out of the counts."""
@@ -418,6 +434,8 @@ def build(
         else:
             for batch in batches:
                 write_batch(process_batch(batch))
+        write_pending()
+        write_cells()
     finally:
         write_pending()
         if recount:

@@ -285,14 +285,18 @@ def test_build_refuses_a_named_pipe_instead_of_waiting_on_it(tmp_path: Path) -> 
     assert "1 letters read: 0 loaded, 0 quarantined, 1 failed" in run.stdout
 
 
-@pytest.mark.parametrize("batch_size", [64, 3])
-def test_the_cells_a_build_keeps_are_those_counted_afresh(tmp_path: Path, batch_size: int) -> None:
+@pytest.mark.parametrize(("batch_size", "cells_every"), [(64, 1024), (3, 1), (3, 7)])
+def test_the_cells_a_build_keeps_are_those_counted_afresh(
+    tmp_path: Path, batch_size: int, cells_every: int
+) -> None:
     """Regression: a letter's text and PDF in one batch counted twice (the PDF's cells,
-    subtracted when its text replaced it, were applied alone as negative counts, and lost)."""
+    subtracted when its text replaced it, were applied alone as negative counts, and lost).
+    The cells are written after every batch, after several, and only at the end."""
     from imrkg import aggregates
 
     store = KnowledgeStore(tmp_path / "store")
-    build(sorted((EXAMPLES / "letters").glob("*")), store, batch_size=batch_size)
+    letters = sorted((EXAMPLES / "letters").glob("*"))
+    build(letters, store, batch_size=batch_size, cells_every=cells_every)
 
     def kept_equals_afresh() -> None:
         kept = aggregates.read_cells(store)
@@ -309,6 +313,6 @@ def test_the_cells_a_build_keeps_are_those_counted_afresh(tmp_path: Path, batch_
             "Right wrist carpal tunnel release: Overturned",
         )
     )
-    summary = build([changed], store, batch_size=batch_size)
+    summary = build([changed], store, batch_size=batch_size, cells_every=cells_every)
     assert summary.loaded == 1
     kept_equals_afresh()
