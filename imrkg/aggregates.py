@@ -58,7 +58,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple, Protocol, cast
 
 import pyoxigraph as ox
@@ -97,6 +97,7 @@ TREATMENT_COLUMN = "treatment_concept"
 _OUTCOMES = ("items", "upheld", "overturned")
 
 
+@cache
 def key_property(column: str) -> URIRef:
     """The property that states a key column on a cell: ``imr:by`` and the column in camel case.
 
@@ -159,6 +160,7 @@ KEY_PROPERTIES = {
     key_property(column): column for aggregate in AGGREGATES.values() for column in aggregate.keys
 }
 _PROPERTY_MEASURES = {p: m for m, p in MEASURES.items()}
+_MEASURE_PROPERTIES = ", ".join(p.n3() for p in MEASURES.values())
 
 
 class Cell(NamedTuple):
@@ -391,7 +393,8 @@ def slice_iri(aggregate: str, treatment: URIRef | None) -> URIRef:
     return URIRef(f"{CELL_BASE}{aggregate}/{treatment.removeprefix(VOCAB)}")
 
 
-def cell_iri(aggregate: str, key: Sequence[Literal | None], treatment: URIRef | None) -> URIRef:
+@lru_cache(maxsize=1 << 17)  # a build names the same cells batch after batch
+def cell_iri(aggregate: str, key: tuple[Literal | None, ...], treatment: URIRef | None) -> URIRef:
     """The IRI of a cell: its slice's and a hash of its key, so that a cell always has it."""
     parts = [aggregate, *("" if v is None else v.n3() for v in key)]
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
@@ -500,7 +503,8 @@ def _read_counts(store: Queryable, cells: Iterable[URIRef]) -> dict[URIRef, dict
     """The counts of these stored cells, looked up one by one (those absent are left out)."""
     values = " ".join(cell.n3() for cell in cells)
     answer = store.query(
-        f"SELECT ?cell ?property ?count WHERE {{ VALUES ?cell {{ {values} }} ?cell ?property ?count }}",
+        f"SELECT ?cell ?property ?count WHERE {{ VALUES ?cell {{ {values} }} ?cell ?property ?count"
+        f" FILTER (?property IN ({_MEASURE_PROPERTIES})) }}",
         default_graphs=[AGGREGATE_GRAPH],
     )
     assert isinstance(answer, Solutions)
