@@ -383,6 +383,10 @@ def _source_lines(doc: SourceDocument) -> Iterator[_Line]:
     offset = 0
     for page_index, page in enumerate(doc.pages):
         for raw in page.split("\n"):
+            if _PRINTABLE_ASCII.fullmatch(raw):  # most lines: nothing to fold, one to one
+                yield _Line(list(raw), list(range(offset, offset + len(raw))), page_index, not raw)
+                offset += len(raw) + 1
+                continue
             chars: list[str] = []
             origins: list[int] = []
             for i, ch in enumerate(raw):
@@ -391,6 +395,10 @@ def _source_lines(doc: SourceDocument) -> Iterator[_Line]:
                     origins.append(offset + i)
             yield _Line(chars, origins, page_index, raw_empty=not raw)
             offset += len(raw) + 1
+
+
+# Characters _fold keeps as they are; none of them is in _FOLD.
+_PRINTABLE_ASCII = re.compile(r"[ -~]*")
 
 
 def _fold(ch: str) -> str:
@@ -504,8 +512,12 @@ def _text(line: _Line | None) -> str:
 
 
 def _is_caps_heading(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 4 and all(c.isupper() for c in letters)
+    # str.isupper: at least one cased character and no lower-case one
+    return (
+        text.isupper()
+        and sum(c.isalpha() for c in text) >= 4
+        and all(c.isupper() for c in text if c.isalpha())
+    )
 
 
 def _lexicon(lines: list[_Line | None], extra: frozenset[str]) -> set[str]:
