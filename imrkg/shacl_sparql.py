@@ -68,7 +68,12 @@ Triple = tuple[Node, Node, Node]
 
 
 class TripleSource(Protocol):
-    """What can be validated: an rdflib graph, or any iterable of triples."""
+    """What can be validated: an rdflib graph, or any iterable of triples.
+
+    A source that also has ``identifier`` and ``nquads()``, its triples as N-Quads
+    in the graph named by ``identifier`` (:class:`imrkg.graph.LetterTriples`), is
+    loaded from those bytes, which a build writes anyway.
+    """
 
     def __iter__(self) -> Iterator[Triple]: ...  # pragma: no cover
 
@@ -325,7 +330,14 @@ def _typed(var: str) -> str:
     integers = ", ".join(f"dt:{name}" for name in _INTEGERS)
     cases = f"IF(datatype({var}) IN ({integers}), {_number(var, 'integer')}, {cases})"
     cases = f"IF(datatype({var}) = dt:decimal, {_number(var, 'decimal')}, {cases})"
-    return f"COALESCE(IF(isLiteral({var}), {cases}, {var}), {var})"
+    # The common cases first, at a third of the cost: a well-formed xsd:integer, an
+    # xsd:decimal or an xsd:date (?none is never bound: an error, which COALESCE skips).
+    fast = (
+        f"IF(datatype({var}) = dt:integer, xsd:integer(STR({var})), "
+        f"IF(datatype({var}) = dt:date, xsd:date(STR({var})), "
+        f"IF(datatype({var}) = dt:decimal, xsd:decimal(STR({var})), ?none)))"
+    )
+    return f"COALESCE({fast}, IF(isLiteral({var}), {cases}, {var}), {var})"
 
 
 def _number(var: str, datatype: str) -> str:
@@ -851,19 +863,49 @@ class _Prepared:
     blanks: dict[str, BNode]
 
 
+# The closing quote of a typed literal in N-Triples: a quote after an even
+# number of backslashes (an odd one escapes it), followed by ^^<.
+_TYPED_LITERAL = re.compile(rb'(?<!\\)((?:\\\\)*)"\^\^<')
+
+
+def _nt_literal(term: Literal) -> str:
+    """A literal in N-Triples, a typed one under the alias of its datatype."""
+    lexical = f'"{str(term).translate(_NT_ESCAPES)}"'
+    if term.language:
+        return f"{lexical}@{term.language}"
+    if term.datatype is not None:
+        return f"{lexical}^^<{_ALIAS}{term.datatype}>"
+    return lexical
+
+
 class _Loader:
     """Loads rdflib triples into an Oxigraph store, typed literals under the
     alias of their datatype, and maps the terms of results back to rdflib terms."""
 
     def __init__(self, store: ox.Store) -> None:
         self.store = store
-        self.written: dict[Node, str] = {}
+        self.labels: dict[Node, str] = {}  # blank node -> its label in the store
         self.blanks: dict[str, BNode] = {}
 
     def load(self, triples: Iterable[Triple]) -> None:
         """Load triples: as N-Triples, which Oxigraph parses fast, except those with
         a blank node, whose label Oxigraph's parser would change."""
-        self.load_prepared(self.write_all(triples))
+        nquads = getattr(triples, "nquads", None)
+        identifier = getattr(triples, "identifier", None)
+        if callable(nquads) and isinstance(identifier, URIRef):
+            self.load_nquads(nquads(), identifier)
+        else:
+            self.load_prepared(self.write_all(triples))
+
+    def load_nquads(self, data: bytes, graph: URIRef) -> None:
+        """Load N-Quads of one graph into the default graph, typed literals aliased."""
+        alias = b'"^^<' + _ALIAS.encode()
+        if b'\\"^^<' in data:  # "^^< inside a literal, or after a final backslash: rare
+            data = _TYPED_LITERAL.sub(rb"\1" + alias, data)
+        else:
+            data = data.replace(b'"^^<', alias)
+        data = data.replace(f" <{graph}> .\n".encode(), b" .\n")
+        self.store.load(data, format=ox.RdfFormat.N_TRIPLES, lenient=True)
 
     @classmethod
     def prepare(cls, triples: Iterable[Triple]) -> _Prepared:
@@ -871,26 +913,41 @@ class _Loader:
         return _Loader(ox.Store()).write_all(triples)
 
     def write_all(self, triples: Iterable[Triple]) -> _Prepared:
-        written = self.written
-        lines = []
+        """N-Triples of the triples of IRIs and literals (term by term, with no
+        lookups: hashing rdflib terms cost more than writing them), and quads of
+        the others. An IRI that N-Triples cannot hold fails here or in the parse."""
+        lines: list[str] = []
+        append = lines.append
+        others: list[Triple] = []
+        for s, p, o in triples:
+            if type(s) is URIRef and type(p) is URIRef:
+                if type(o) is URIRef:
+                    append(f"<{s}> <{p}> <{o}> .\n")
+                    continue
+                if type(o) is Literal:
+                    append(f"<{s}> <{p}> {_nt_literal(o)} .\n")
+                    continue
+            others.append((s, p, o))
         blank: list[Triple] = []
-        for triple in triples:
-            terms = []
-            for term in triple:
-                text = written.get(term)
-                if text is None:
-                    text = written[term] = self.write(term)
-                terms.append(text)
+        for triple in others:
+            terms = [self.write(term) for term in triple]
             if "_" in (terms[0][0], terms[2][0]):
                 blank.append(triple)
             else:
-                lines.append(f"{terms[0]} {terms[1]} {terms[2]} .\n")
+                append(f"{terms[0]} {terms[1]} {terms[2]} .\n")
         quads = [ox.Quad(self.term(s), self.term(p), self.term(o)) for s, p, o in blank]  # type: ignore[arg-type]
         return _Prepared("".join(lines).encode("utf-8"), quads, dict(self.blanks))
 
     def load_prepared(self, prepared: _Prepared) -> None:
         if prepared.ntriples:
-            self.store.load(prepared.ntriples, format=ox.RdfFormat.N_TRIPLES, lenient=True)
+            try:
+                self.store.load(prepared.ntriples, format=ox.RdfFormat.N_TRIPLES, lenient=True)
+            except SyntaxError:
+                for line in prepared.ntriples.decode("utf-8").splitlines():
+                    for iri in re.findall(r"<([^>]*)>", line.split('"', 1)[0]):
+                        if _IRI_FORBIDDEN.search(iri):
+                            raise ImrKgError(f"{iri!r} is not an IRI that Oxigraph reads") from None
+                raise
         if prepared.quads:
             self.store.extend(prepared.quads)
         self.blanks.update(prepared.blanks)
@@ -902,24 +959,22 @@ class _Loader:
                 raise ImrKgError(f"{term!r} is not an IRI that Oxigraph reads")
             return f"<{term}>"
         if isinstance(term, Literal):
-            lexical = f'"{str(term).translate(_NT_ESCAPES)}"'
-            if term.language:
-                return f"{lexical}@{term.language}"
-            if term.datatype is not None:
-                return f"{lexical}^^<{_ALIAS}{term.datatype}>"
-            return lexical
+            return _nt_literal(term)
         if isinstance(term, BNode):
-            label = str(term)
-            if not _BLANK_LABEL.fullmatch(label):
-                label = f"imrkg-x{len(self.blanks)}"
-            self.blanks[label] = term
+            label = self.labels.get(term)
+            if label is None:
+                label = str(term)
+                if not _BLANK_LABEL.fullmatch(label):
+                    label = f"imrkg-x{len(self.labels)}"
+                self.labels[term] = label
+                self.blanks[label] = term
             return f"_:{label}"
         raise ImrKgError(f"not an RDF term: {term!r}")
 
     def term(self, term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
         """A term as a pyoxigraph term, loaded the same way as :meth:`write` writes it."""
         if isinstance(term, BNode):
-            return ox.BlankNode(self.written[term][2:])
+            return ox.BlankNode(self.write(term)[2:])
         if isinstance(term, URIRef):
             return ox.NamedNode(term)
         assert isinstance(term, Literal)
