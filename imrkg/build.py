@@ -219,14 +219,33 @@ def _rounds(
         graphs = rest
 
 
+class _Written:
+    """A letter's triples and their N-Quads, written once (see
+    :class:`imrkg.shacl_sparql.TripleSource`)."""
+
+    def __init__(self, triples: LetterTriples) -> None:
+        self.triples = triples
+        self.identifier = triples.identifier
+        self._nquads = triples.nquads()
+
+    def __iter__(self) -> Iterator[tuple[rdflib.URIRef, rdflib.URIRef, rdflib.term.Node]]:
+        return iter(self.triples)
+
+    def nquads(self) -> bytes:
+        return self._nquads
+
+
 def _validate(
     batch: Sequence[LetterFile],
     graphs: list[tuple[int, LetterTriples, int]],
     results: list[LetterResult | None],
 ) -> None:
-    """Validate graphs together and put each letter's result in its place."""
+    """Validate graphs together and put each letter's result in its place. Each
+    letter's N-Quads are written once, for the validator and for the store: the
+    oxigraph engine loads them as they are, and no rdflib graph is built."""
     try:
-        reports = validate_letters(graph.graph() for _, graph, _ in graphs)
+        written = {index: _Written(graph) for index, graph, _ in graphs}
+        reports = validate_letters(list(written.values()), engine="oxigraph")
         error = ""
     except Exception as exc:
         reports = {}
@@ -238,7 +257,7 @@ def _validate(
         if report is None:
             results[index] = _failure(path, digest, f"{path}: {error}")
         elif report.conforms:
-            nquads = graph.nquads()
+            nquads = written[index].nquads()
             results[index] = LetterResult(path, digest, "loaded", iri, nquads, items)
         else:
             messages = sorted({f"{r.message} ({r.focus})" for r in report.violations})
@@ -269,12 +288,14 @@ def _batches(paths: Iterable[Path], known: set[str], size: int) -> Iterator[list
 
 
 def _warm_up() -> None:
-    """Parse the vocabularies and shapes once, before the workers are forked."""
+    """Parse the vocabularies and shapes, and compile the shapes, once, before the
+    workers are forked."""
     from imrkg.loader.vocab import load_vocabulary
+    from imrkg.shacl_sparql import compile_shapes
     from imrkg.validate import _class_facts, shapes_graph
 
     load_vocabulary()
-    shapes_graph()
+    compile_shapes(shapes_graph())
     _class_facts()
 
 

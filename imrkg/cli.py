@@ -23,6 +23,7 @@ from imrkg.errors import ImrKgError, LetterError
 
 if TYPE_CHECKING:
     from imrkg.store import KnowledgeStore
+    from imrkg.validate import Engine
 
 LETTER_SUFFIXES = (".pdf", ".txt", ".text")
 
@@ -257,7 +258,16 @@ def _short(iri: str | None) -> str:
     show_default=True,
     help="A readable table of violations, or the SHACL report as Turtle or JSON.",
 )
-def validate_command(files: tuple[Path, ...], store_path: Path | None, fmt: str) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["oxigraph", "pyshacl"]),
+    default="oxigraph",
+    show_default=True,
+    help="The shapes compiled to SPARQL on Oxigraph, or pySHACL; the results are the same.",
+)
+def validate_command(
+    files: tuple[Path, ...], store_path: Path | None, fmt: str, engine: Engine
+) -> None:
     """Check the store's letters (or RDF FILES) against the shapes.
 
     Exit status: 0 conforms, 1 violations, 2 error.
@@ -277,14 +287,14 @@ def validate_command(files: tuple[Path, ...], store_path: Path | None, fmt: str)
                     raise ImrKgError(
                         f"{path}: not readable RDF ({' '.join(str(exc).split())[:200]})"
                     ) from None
-            reports = [validate(dataset)]
+            reports = [validate(dataset, engine=engine)]
         else:
             store = KnowledgeStore(store_path or default_store_path(), read_only=True)
             graphs = store.letter_graphs()
             reports = []
             for start in range(0, len(graphs), 64):
                 batch = [store.graph(iri) for iri in graphs[start : start + 64]]
-                reports.extend(validate_letters(batch).values())
+                reports.extend(validate_letters(batch, engine=engine).values())
     except ImrKgError as exc:
         _error(str(exc))
         sys.exit(2)
