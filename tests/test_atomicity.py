@@ -56,7 +56,11 @@ def _graph_sizes(store_path: Path) -> dict[str, int]:
     sizes = {}
     for row in store.query(PER_GRAPH):  # type: ignore[union-attr]
         name = row["g"].value
-        if name.startswith(GRAPH) and name[len(GRAPH) :] not in ("ontology", "vocabulary", "aggregates"):
+        if name.startswith(GRAPH) and name[len(GRAPH) :] not in (
+            "ontology",
+            "vocabulary",
+            "aggregates",
+        ):
             sizes[name] = int(row["n"].value)
     return sizes
 
