@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,11 +69,24 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-def _tree_rss_kib(pid: int) -> int:
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: a page shared by n processes (the workers are forked from the
+    writer, and share its vocabularies and shapes) counts 1/n in each, so the sum over the
+    tree is the memory the build really holds; summing RSS counts shared pages n times."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return _rss_kib(pid)
+
+
+def _tree_rss_kib(pid: int, measure: Callable[[int], int] = _rss_kib) -> int:
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
-        total += _rss_kib(current)
+        total += measure(current)
         todo.extend(_children(current))
     return total
 
@@ -85,6 +98,7 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    peak_pss_mib: float = 0.0
 
 
 def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> Run:
@@ -93,13 +107,14 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> R
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
-    peak = 0
+    peak = peak_pss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
             peak = max(peak, _tree_rss_kib(process.pid))
+            peak_pss = max(peak_pss, _tree_rss_kib(process.pid, _pss_kib))
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -107,7 +122,14 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> R
     stdout, stderr = process.communicate()
     done.set()
     sampler.join()
-    return Run(time.perf_counter() - started, peak / 1024, process.returncode, stdout, stderr)
+    return Run(
+        time.perf_counter() - started,
+        peak / 1024,
+        process.returncode,
+        stdout,
+        stderr,
+        peak_pss / 1024,
+    )
 
 
 def du_mib(path: Path) -> float:
@@ -253,26 +275,41 @@ def time_queries(store_path: Path, repeats: int = 5) -> dict[str, Any]:
 
 
 _RDFLIB_RUNNER = r"""
-import json, sys, time, warnings
+import json, signal, sys, time, warnings
 import rdflib
 warnings.simplefilter("ignore")
 path, queries = sys.argv[1], json.load(open(sys.argv[2]))
+per_query = float(sys.argv[3])
 started = time.perf_counter()
 dataset = rdflib.Dataset(default_union=True)
 dataset.parse(path, format="nquads")
 print(json.dumps({"load_seconds": time.perf_counter() - started, "triples": len(dataset)}), flush=True)
+def stop(signum, frame):
+    raise TimeoutError
+
+
+signal.signal(signal.SIGALRM, stop)
 for name, text in queries.items():
     started = time.perf_counter()
-    rows = len(list(dataset.query(text)))
+    signal.setitimer(signal.ITIMER_REAL, per_query)
+    try:
+        rows = len(list(dataset.query(text)))
+    except TimeoutError:
+        print(json.dumps({"query": name, "ms": per_query * 1000, "timed_out": True}), flush=True)
+        continue
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
     print(json.dumps({"query": name, "ms": (time.perf_counter() - started) * 1000, "rows": rows}), flush=True)
 """
 
 
 def rdflib_queries(
-    store_path: Path, timings: dict[str, Any], work: Path, limit: float
+    store_path: Path, timings: dict[str, Any], work: Path, limit: float, per_query: float
 ) -> dict[str, Any]:
     """The same SPARQL on rdflib's in-memory graph of the store's quads, in a child
-    process stopped after ``limit`` seconds (what finished by then is kept)."""
+    process stopped after ``limit`` seconds (what finished by then is kept). A query
+    still running after ``per_query`` seconds is stopped and reported as taking at least
+    that long, so that its ratio is a lower bound."""
     import pyoxigraph as ox
 
     dump = work / "store.nq"
@@ -285,7 +322,7 @@ def rdflib_queries(
     runner.write_text(_RDFLIB_RUNNER)
     out: dict[str, Any] = {"queries": {}}
     process = subprocess.Popen(
-        [sys.executable, str(runner), str(dump), str(queries_file)],
+        [sys.executable, str(runner), str(dump), str(queries_file), str(per_query)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -327,7 +364,13 @@ def imrkg(*args: str) -> list[str]:
 
 
 def bench_size(
-    n: int, work: Path, jobs: int, pdf_max: int, rdflib_limit: float, shacl_letters: int
+    n: int,
+    work: Path,
+    jobs: int,
+    pdf_max: int,
+    rdflib_limit: float,
+    shacl_letters: int,
+    rdflib_query_limit: float = 30.0,
 ) -> SizeResult:
     result = SizeResult(n)
     f = result.figures
@@ -370,6 +413,7 @@ def bench_size(
         )
         f[f"ingest_{kind}_seconds"] = build.seconds
         f[f"ingest_{kind}_peak_rss_mib"] = build.peak_rss_mib
+        f[f"ingest_{kind}_peak_pss_mib"] = build.peak_pss_mib
         f[f"ingest_{kind}_exit"] = build.returncode
         f[f"ingest_{kind}_summary"] = build.stdout.strip().splitlines()[-1:] or build.stderr[-300:]
         f[f"store_{kind}_mib"] = du_mib(store)
@@ -381,7 +425,7 @@ def bench_size(
     store = folder / "store-text"
     f["shacl"] = shacl_comparison(store, min(n, shacl_letters), folder)
     f["queries"] = time_queries(store)
-    f["rdflib"] = rdflib_queries(store, f["queries"], folder, rdflib_limit)
+    f["rdflib"] = rdflib_queries(store, f["queries"], folder, rdflib_limit, rdflib_query_limit)
     return result
 
 
@@ -401,6 +445,13 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {kib / 1024 / 1024:.1f} GiB memory, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
+def _memory(figures: dict[str, Any], kind: str) -> str:
+    rss = figures.get(f"ingest_{kind}_peak_rss_mib")
+    if not rss:
+        return "-"
+    return f"{figures.get(f'ingest_{kind}_peak_pss_mib', 0):,.0f} ({rss:,.0f})"
+
+
 def _rate(n: int, seconds: float | None) -> str:
     return f"{n / seconds:,.1f}" if seconds else "-"
 
@@ -414,7 +465,7 @@ def markdown(results: list[SizeResult], jobs: int) -> str:
         "",
         "## Ingest",
         "",
-        "| letters | bare PDF text (pypdfium2) letters/s | ingest text letters/s | ingest PDF letters/s | PDF ingest ÷ bare | peak RSS text / PDF MiB | store MiB (text), as built / compacted | rerun (all unchanged) s |",
+        "| letters | bare PDF text (pypdfium2) letters/s | ingest text letters/s | ingest PDF letters/s | PDF ingest ÷ bare | peak memory text / PDF MiB: PSS (RSS summed) | store MiB (text), as built / compacted | rerun (all unchanged) s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
@@ -423,8 +474,8 @@ def markdown(results: list[SizeResult], jobs: int) -> str:
         ratio = f"{pdf / bare:.1f}x" if bare and pdf else "-"
         lines.append(
             f"| {r.n:,} | {_rate(r.n, bare)} | {_rate(r.n, f.get('ingest_text_seconds'))} | "
-            f"{_rate(r.n, pdf)} | {ratio} | {f.get('ingest_text_peak_rss_mib', 0):,.0f} / "
-            f"{f.get('ingest_pdf_peak_rss_mib', 0):,.0f} | {f.get('store_text_mib', 0):,.0f} / "
+            f"{_rate(r.n, pdf)} | {ratio} | {_memory(f, 'text')} / {_memory(f, 'pdf')} | "
+            f"{f.get('store_text_mib', 0):,.0f} / "
             f"{f.get('store_text_compacted_mib', 0):,.0f} | "
             f"{f.get('rerun_text_seconds', 0):.1f} |"
         )
@@ -472,7 +523,9 @@ def markdown(results: list[SizeResult], jobs: int) -> str:
         for r in results:
             ms = r.figures["queries"][name]["ms"]
             other = r.figures["rdflib"]["queries"].get(name)
-            if other:
+            if other and other.get("timed_out"):  # a lower bound: rdflib was stopped
+                cells.append(f" {ms:,.1f} | > {other['ms']:,.0f} | > {other['ms'] / ms:,.0f}x |")
+            elif other:
                 cells.append(f" {ms:,.1f} | {other['ms']:,.0f} | {other['ms'] / ms:,.0f}x |")
             else:
                 cells.append(f" {ms:,.1f} | not run | - |")
@@ -495,6 +548,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pdf-max", type=int, default=10000, help="largest N given PDFs too")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rdflib-limit", type=float, default=600.0)
+    parser.add_argument(
+        "--rdflib-query-limit",
+        type=float,
+        default=30.0,
+        help="seconds one query may run on rdflib; slower ones are reported as lower bounds",
+    )
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "imrkg-bench")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
@@ -514,7 +573,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for n in args.sizes:
         print(f"bench: {n} letters", file=sys.stderr, flush=True)
         result = bench_size(
-            n, args.work, args.jobs, args.pdf_max, args.rdflib_limit, args.shacl_letters
+            n,
+            args.work,
+            args.jobs,
+            args.pdf_max,
+            args.rdflib_limit,
+            args.shacl_letters,
+            args.rdflib_query_limit,
         )
         results.append(result)
         results.sort(key=lambda r: r.n)

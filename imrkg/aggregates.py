@@ -328,19 +328,24 @@ class ScratchStore:
     """
 
     def __init__(self) -> None:
-        self._store = ox.Store()
+        vocabularies = ox.Store()
         sources = [
             (ONTOLOGY_GRAPH, [ontology_dir() / "imr.ttl"]),
             (VOCABULARY_GRAPH, vocab_files()),
         ]
         for iri, paths in sources:
             for path in paths:
-                self._store.load(
+                vocabularies.load(
                     path=str(path), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(iri)
                 )
+        # Each count gets a new store, loaded from these N-Quads: Oxigraph's in-memory store
+        # keeps what is removed from it (a build worker reusing one grew by 18 MB a batch).
+        self._vocabularies = vocabularies.dump(format=ox.RdfFormat.N_QUADS) or b""
+        self._store = ox.Store()
 
     def cells(self, graphs: Iterable[rdflib.Graph]) -> Counter[Cell]:
-        """The cells of these letter graphs; the scratch store is left as it was."""
+        """The cells of these letter graphs."""
+        self._fresh()
         for graph in graphs:
             self._store.extend(quads_of(graph))
         return self._count()
@@ -348,8 +353,13 @@ class ScratchStore:
     def cells_of_nquads(self, nquads: bytes) -> Counter[Cell]:
         """The cells of the letter graphs in this N-Quads text (a build worker's batch, as it
         hands it over): loading it is much faster than converting rdflib graphs."""
+        self._fresh()
         self._store.load(nquads, format=ox.RdfFormat.N_QUADS)
         return self._count()
+
+    def _fresh(self) -> None:
+        self._store = ox.Store()
+        self._store.load(self._vocabularies, format=ox.RdfFormat.N_QUADS)
 
     def _count(self) -> Counter[Cell]:
         names = [
@@ -360,9 +370,7 @@ class ScratchStore:
         try:
             return cells_of(self, names)
         finally:
-            for name in names:
-                self._store.remove_graph(ox.NamedNode(name))
-            self._store.clear_graph(ox.DefaultGraph())  # whatever came without a graph name
+            self._store = ox.Store()  # the letters' memory goes with it
 
     def query(
         self, sparql: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()

@@ -357,6 +357,9 @@ def build(
         unwritten += len(answer.results)
         if unwritten >= cells_every:
             write_cells()
+            # Oxigraph keeps what it has written in memory until it is flushed to its files:
+            # the writer grew by ~28 MB a batch (2.5 GB at 10,000 letters) without this.
+            store.flush()
 
     def write_cells() -> None:
         nonlocal unwritten
