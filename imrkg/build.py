@@ -56,6 +56,8 @@ BATCH = 64
 # answers lag the letters already loaded; a build stopped in between leaves cells that count
 # fewer letters than the store holds, which the next build notices and counts afresh.
 CELLS_EVERY = 1024
+# Letters between flushes of the store's in-memory writes to its files (see write_batch).
+FLUSH_EVERY = 256
 # Bytes hashed at a time: a digest must not need the whole file in memory.
 _HASH_BLOCK = 1 << 20
 
@@ -326,6 +328,7 @@ def build(
         recount = False
     cells: Counter[aggregates.Cell] = Counter()  # the cells of the changes not yet written
     unwritten = 0  # letters read since the cells were last written
+    unflushed = 0  # letters read since the store was last flushed
     quarantine = store.read_quarantine()
     digests = store.letter_digests()  # file digest -> graph
     for entry in quarantine.values():
@@ -349,17 +352,20 @@ def build(
         cells a batch touches are thousands, and rewriting them cost as much as writing
         its letters. A letter a batch replaces is subtracted from the cells not yet
         written, so the sum stays right whatever the order."""
-        nonlocal unwritten
+        nonlocal unwritten, unflushed
         for result in answer.results:
             take(result)
         cells.update(answer.cells)
         write_pending()
         unwritten += len(answer.results)
+        unflushed += len(answer.results)
         if unwritten >= cells_every:
             write_cells()
+        if unflushed >= FLUSH_EVERY:
             # Oxigraph keeps what it has written in memory until it is flushed to its files:
             # the writer grew by ~28 MB a batch (2.5 GB at 10,000 letters) without this.
             store.flush()
+            unflushed = 0
 
     def write_cells() -> None:
         nonlocal unwritten
