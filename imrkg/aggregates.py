@@ -34,8 +34,9 @@ same triples. A build keeps them in step:
   and their letter total must match the letter graphs), then takes the digest
   away until :func:`end`, so that a build that stops half-way is recounted;
 * :class:`ScratchStore` counts the cells of a batch before it is loaded (in a
-  build worker), :func:`cells_of` those of letters in the store (the old
-  versions of letters about to be replaced or removed);
+  build worker), :func:`stored_cells` those of letters in the store (the old
+  versions of letters about to be replaced or removed), in place on the local
+  store (:func:`cells_of`) and on Oxigraph for any other;
 * :func:`apply` adds the delta (:func:`difference`: the new cells minus the
   old) to the stored cells, in one write; :func:`refresh` counts every letter
   afresh.
@@ -72,7 +73,14 @@ from imrkg.queries import parse_query_file
 from imrkg.resources import ontology_dir, queries_dir, vocab_files
 from imrkg.results import Answer, Solutions
 from imrkg.store import AGGREGATE_GRAPH as AGGREGATE_GRAPH  # the store reserves it
-from imrkg.store import ONTOLOGY_GRAPH, VOCABULARY_GRAPH, quads_of, to_rdflib
+from imrkg.store import (
+    ONTOLOGY_GRAPH,
+    VOCABULARY_GRAPH,
+    KnowledgeStore,
+    StoreError,
+    quads_of,
+    to_rdflib,
+)
 
 CELL_BASE = ID + "aggregate/"
 # The graphs a cell query reads as its default graph; the letters are its named graphs.
@@ -94,6 +102,7 @@ MEASURES = {
     "overturned": IMR.overturnedCount,
 }
 TREATMENT_COLUMN = "treatment_concept"
+LETTER_COLUMN = "letter"
 _OUTCOMES = ("items", "upheld", "overturned")
 
 
@@ -112,7 +121,8 @@ class Aggregate:
     """One aggregate: its cell query's key columns (in order), measures, and whether it is
     split by treatment (for a named query with a ``treatment`` parameter). The cell query is
     ``queries/cells/NAME.rq``; its columns are the keys, then ``treatment_concept`` (the
-    item's own treatment) if split by treatment, then the measures."""
+    item's own treatment) if split by treatment, then ``letter`` if it also counts letters
+    (see :attr:`names_letters`), then the other measures."""
 
     name: str
     keys: tuple[str, ...]
@@ -120,8 +130,23 @@ class Aggregate:
     by_treatment: bool
 
     @property
+    def names_letters(self) -> bool:
+        """Whether the cell query names each row's letter (column ``letter``) instead of
+        counting letters: so it does where letters are counted by treatment. A letter whose
+        items have two concepts under one broader concept counts once in that concept's slice,
+        so letter counts per concept do not add up to the slice's; :func:`cells_of` counts the
+        distinct letters of each slice instead."""
+        return self.by_treatment and "letters" in self.measures
+
+    @property
     def columns(self) -> list[str]:
-        return [*self.keys, *([TREATMENT_COLUMN] if self.by_treatment else []), *self.measures]
+        counted = [m for m in self.measures if not (self.names_letters and m == "letters")]
+        return [
+            *self.keys,
+            *([TREATMENT_COLUMN] if self.by_treatment else []),
+            *([LETTER_COLUMN] if self.names_letters else []),
+            *counted,
+        ]
 
     @property
     def query(self) -> str:
@@ -154,6 +179,20 @@ AGGREGATES: dict[str, Aggregate] = {
             True,
         ),
         Aggregate("time-to-decision", ("category", "days"), ("letters",), False),
+        Aggregate(
+            "diagnoses-for-treatment",
+            ("diagnosis", "icd10"),
+            ("letters", "items", "overturned"),
+            True,
+        ),
+        Aggregate(
+            "co-diagnoses",
+            ("diagnosis", "icd10", "other_diagnosis", "other_icd10"),
+            ("letters",),
+            False,
+        ),
+        # internal total: the letters naming each diagnosis, the weights of co-diagnoses' pairs
+        Aggregate("diagnoses", ("diagnosis",), ("letters",), False),
     )
 }
 KEY_PROPERTIES = {
@@ -195,6 +234,7 @@ class CellStore(Queryable, Protocol):
 
     def replace_graph(self, graph: rdflib.Graph) -> int: ...
     def letter_graphs(self) -> list[str]: ...
+    def graph(self, iri: str) -> rdflib.Graph: ...
 
 
 class Updatable(Protocol):
@@ -271,16 +311,32 @@ def cells_of(store: Queryable, graphs: Sequence[str]) -> Counter[Cell]:
     for name, found in rows.items():
         aggregate = AGGREGATES[name]
         width = len(aggregate.keys)
+        counted = aggregate.columns[width + int(aggregate.by_treatment) + aggregate.names_letters :]
+        letters: set[tuple[Cell, Node | None]] = set()  # (cell, letter) of names_letters
         for row in found:
             key = tuple(_literal(term) for term in row[:width])
             treatment = _iri(row[width]) if aggregate.by_treatment else None
-            counts = row[width + int(aggregate.by_treatment) :]
-            for measure, count in zip(aggregate.measures, counts, strict=True):
-                # Each item has one treatment (the shapes allow no more), so its own treatment's
-                # count goes, once, to that concept's slice, each broader concept's, and all's.
-                for scope in slices.get(treatment, (None,)):
+            counts = row[len(aggregate.columns) - len(counted) :]
+            # Each item has one treatment (the shapes allow no more), so its own treatment's
+            # count goes, once, to that concept's slice, each broader concept's, and all's.
+            for scope in slices.get(treatment, (None,)):
+                for measure, count in zip(counted, counts, strict=True):
                     cells[Cell(name, key, scope, measure)] += _count(count)
+                if aggregate.names_letters:
+                    letters.add((Cell(name, key, scope, "letters"), row[width + 1]))
+        cells.update(cell for cell, _ in letters)
     return +cells  # zero counts (no upheld items in a cell) are not kept
+
+
+def stored_cells(store: CellStore, graphs: Sequence[str]) -> Counter[Cell]:
+    """The cells of letters a store holds, counted afresh: the local store counts them in
+    place (:func:`cells_of`); the letters of any other store are fetched and counted here, on
+    Oxigraph, as a build counts letters before loading them. A server's engine may answer the
+    cell queries otherwise (Virtuoso 7.2 refuses outcomes-by-year's over several graphs and
+    miscounts co-diagnoses'), and the cells a build subtracts must be those it added."""
+    if isinstance(store, KnowledgeStore):
+        return cells_of(store, graphs)
+    return ScratchStore().cells(store.graph(iri) for iri in graphs)
 
 
 def _slices(
@@ -492,6 +548,8 @@ def read_cells(store: Queryable) -> Counter[Cell]:
         slices[node] = (str(name), _iri(treatment))
     answer = store.query(_READ_CELLS, default_graphs=[AGGREGATE_GRAPH])
     assert isinstance(answer, Solutions)
+    if answer.truncated:  # Virtuoso cuts an answer at its ResultSetMaxRows, silently
+        raise StoreError("the server cut the aggregate cells at its row cap: raise the cap")
     found: dict[Node | None, tuple[Node | None, dict[URIRef, Node | None]]] = {}
     for cell, node, prop, value in answer.rows:
         found.setdefault(cell, (node, {}))[1][URIRef(str(prop))] = value
@@ -612,7 +670,7 @@ def refresh(store: CellStore, *, batch: int = REFRESH_BATCH) -> int:
     graphs = letter_graphs(store)
     cells: Counter[Cell] = Counter()
     for start in range(0, len(graphs), batch):
-        cells.update(cells_of(store, graphs[start : start + batch]))
+        cells.update(stored_cells(store, graphs[start : start + batch]))
     digest = current_digest(store)
     written = 0
     writer = updatable(store)

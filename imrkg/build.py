@@ -377,7 +377,7 @@ def build(
     def remove(iri: str) -> None:
         """Take a letter out of the store, and its cells out of the counts."""
         if not recount:
-            cells.subtract(aggregates.cells_of(store, [iri]))
+            cells.subtract(aggregates.stored_cells(store, [iri]))
         store.remove_graph(iri)
 
     def take(result: LetterResult) -> None:

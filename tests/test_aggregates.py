@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,9 @@ from imrkg.results import Solutions
 from imrkg.store import KnowledgeStore, quads_of
 from tests.conftest import SAMPLE_NAMES, SHARED, sample_record
 
+ACUPUNCTURE = "https://w3id.org/imr-kg/vocab/treatment/acupuncture"
+OPIOID = "https://w3id.org/imr-kg/vocab/treatment/opioid"
+TRAMADOL = "https://w3id.org/imr-kg/vocab/treatment/tramadol"
 # The named queries that read the cells, and the parameters each takes.
 CONVERTED = {
     "outcomes-by-treatment-category": "treatment",
@@ -64,6 +68,8 @@ CONVERTED = {
     "ca-vs-imr-citations": None,
     "treatment-guideline-citations": "treatment",
     "time-to-decision": None,
+    "diagnoses-for-treatment": "treatment (required)",
+    "co-diagnoses": "min_letters",
 }
 
 # The aggregate queries as they were before the cells: they count the letters' items.
@@ -364,6 +370,115 @@ WHERE {
 GROUP BY ?category
 ORDER BY DESC(?letters) ?category
 """,
+    "diagnoses-for-treatment": """
+PREFIX imr:     <https://w3id.org/imr-kg/ontology#>
+PREFIX skos:    <http://www.w3.org/2004/02/skos/core#>
+PREFIX rdfs:    <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX schema:  <https://schema.org/>
+PREFIX outcome: <https://w3id.org/imr-kg/vocab/outcome/>
+
+SELECT ?diagnosis ?icd10
+       (COUNT(DISTINCT ?letter) AS ?letters)
+       (COUNT(DISTINCT ?item) AS ?items)
+       (COUNT(DISTINCT ?overturned_item) AS ?overturned)
+WHERE {
+  ?letter a imr:DeterminationLetter ;
+          imr:hasItem ?item ;
+          imr:concerns ?case .
+  ?item imr:treatment ?concept ;
+        imr:outcome ?outcome .
+  ?concept skos:broader* ?_treatment .
+  ?case imr:hasDiagnosis ?diagnosis_node .
+  ?diagnosis_node imr:diagnosisText ?text .
+  # a code is described in every letter that names it: read it in this diagnosis's own graph,
+  # or each row repeats once per such letter
+  OPTIONAL {
+    GRAPH ?graph {
+      ?diagnosis_node imr:icd10Code ?code .
+      ?code schema:codeValue ?code_value .
+      OPTIONAL { ?code rdfs:label ?code_title }
+    }
+  }
+  BIND (COALESCE(?code_value, "") AS ?icd10)
+  BIND (COALESCE(STR(?code_title), LCASE(?text)) AS ?diagnosis)
+  BIND (IF(?outcome = outcome:overturned, ?item, ?none) AS ?overturned_item)
+}
+GROUP BY ?diagnosis ?icd10
+ORDER BY DESC(?letters) ?diagnosis ?icd10
+""",
+    "co-diagnoses": """
+PREFIX imr:     <https://w3id.org/imr-kg/ontology#>
+PREFIX rdfs:    <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX schema:  <https://schema.org/>
+
+SELECT ?diagnosis ?icd10 ?other_diagnosis ?other_icd10
+       (COUNT(DISTINCT ?case) AS ?letters)
+       (SAMPLE(?count) AS ?diagnosis_letters)
+       (SAMPLE(?other_count) AS ?other_letters)
+WHERE {
+  {
+    # the pairs first: joining the per-diagnosis counts to them afterwards keeps this fast
+    SELECT ?case ?diagnosis ?icd10 ?other_diagnosis ?other_icd10 WHERE {
+      {
+        SELECT ?case ?diagnosis ?icd10 WHERE {
+          ?case a imr:IMRCase ;
+                imr:hasDiagnosis ?node .
+          ?node imr:diagnosisText ?text .
+          OPTIONAL {
+            GRAPH ?graph {
+              ?node imr:icd10Code ?code .
+              ?code schema:codeValue ?code_value .
+              OPTIONAL { ?code rdfs:label ?code_label }
+            }
+          }
+          BIND (COALESCE(STR(?code_label), STR(?code_value), LCASE(STR(?text))) AS ?diagnosis)
+          BIND (COALESCE(STR(?code_value), "") AS ?icd10)
+        }
+      }
+      {
+        SELECT ?case ?other_diagnosis ?other_icd10 WHERE {
+          ?case a imr:IMRCase ;
+                imr:hasDiagnosis ?other_node .
+          ?other_node imr:diagnosisText ?other_text .
+          OPTIONAL {
+            GRAPH ?other_graph {
+              ?other_node imr:icd10Code ?other_code .
+              ?other_code schema:codeValue ?other_value .
+              OPTIONAL { ?other_code rdfs:label ?other_label }
+            }
+          }
+          BIND (COALESCE(STR(?other_label), STR(?other_value), LCASE(STR(?other_text))) AS ?other_diagnosis)
+          BIND (COALESCE(STR(?other_value), "") AS ?other_icd10)
+        }
+      }
+      FILTER (?diagnosis < ?other_diagnosis)
+    }
+  }
+  OPTIONAL {
+    SELECT ?diagnosis (COUNT(DISTINCT ?case_1) AS ?count) WHERE {
+      ?case_1 a imr:IMRCase ;
+              imr:hasDiagnosis ?node_1 .
+      ?node_1 imr:diagnosisText ?text_1 .
+      OPTIONAL { GRAPH ?graph_1 { ?node_1 imr:icd10Code ?code_1 . ?code_1 schema:codeValue ?value_1 . OPTIONAL { ?code_1 rdfs:label ?label_1 } } }
+      BIND (COALESCE(STR(?label_1), STR(?value_1), LCASE(STR(?text_1))) AS ?diagnosis)
+    }
+    GROUP BY ?diagnosis
+  }
+  OPTIONAL {
+    SELECT ?other_diagnosis (COUNT(DISTINCT ?case_2) AS ?other_count) WHERE {
+      ?case_2 a imr:IMRCase ;
+              imr:hasDiagnosis ?node_2 .
+      ?node_2 imr:diagnosisText ?text_2 .
+      OPTIONAL { GRAPH ?graph_2 { ?node_2 imr:icd10Code ?code_2 . ?code_2 schema:codeValue ?value_2 . OPTIONAL { ?code_2 rdfs:label ?label_2 } } }
+      BIND (COALESCE(STR(?label_2), STR(?value_2), LCASE(STR(?text_2))) AS ?other_diagnosis)
+    }
+    GROUP BY ?other_diagnosis
+  }
+}
+GROUP BY ?diagnosis ?icd10 ?other_diagnosis ?other_icd10 ?_min_letters
+HAVING (COUNT(DISTINCT ?case) >= COALESCE(?_min_letters, 1))
+ORDER BY DESC(?letters) ?diagnosis ?other_diagnosis
+""",
 }
 
 
@@ -432,7 +547,7 @@ def _raw_and_cells(
     store: KnowledgeStore, name: str, values: dict[str, Node]
 ) -> tuple[Solutions, Solutions]:
     """The answers of the raw query and of the named query, the same values bound in both."""
-    defaults, _ = bound_values(store, named_query(name), {})
+    defaults, _ = bound_values(store, named_query(name), {k: str(v) for k, v in values.items()})
     raw = store.query(bind(RAW[name], defaults | values))
     cells = store.query(bind(named_query(name).text, defaults | values))
     assert isinstance(raw, Solutions) and isinstance(cells, Solutions)
@@ -444,20 +559,22 @@ def test_the_cells_answer_what_the_letters_answered(store: KnowledgeStore, name:
     """Same columns, same rows, same order, same datatypes, for every parameter value: each
     treatment that an item names or that is broader than one (as the treatment parameter
     binds it, the concept's IRI), and thresholds of min_items."""
-    choices: list[dict[str, Node]] = [{}]
-    if CONVERTED[name] == "treatment":
+    parameter = CONVERTED[name]
+    choices: list[dict[str, Node]] = [] if parameter == "treatment (required)" else [{}]
+    if parameter is not None and parameter.startswith("treatment"):
         choices += [{"treatment": URIRef(t)} for t in _treatments(store)]
         assert len(choices) > 10
-    elif CONVERTED[name] == "min_items":
-        choices += [{"min_items": Literal(n)} for n in (1, 2, 3, 10)]
+    elif parameter is not None:
+        choices += [{parameter: Literal(n)} for n in (1, 2, 3, 10)]
     for values in choices:
         raw, cells = _raw_and_cells(store, name, values)
         assert cells.variables == raw.variables, values
         assert cells.rows == raw.rows, values
-    raw, _ = _raw_and_cells(store, name, {})
+    raw, _ = _raw_and_cells(store, name, choices[0])
     assert raw.rows, "the comparison saw rows"
     # and through run_named, as the CLI and the endpoint run it
-    assert run_named(store, name).rows == raw.rows
+    given = {key: str(value) for key, value in choices[0].items()}
+    assert run_named(store, name, given).rows == raw.rows
 
 
 def test_a_treatment_with_no_items_gives_no_rows(store: KnowledgeStore) -> None:
@@ -480,8 +597,10 @@ def test_a_treatment_with_no_items_gives_no_rows(store: KnowledgeStore) -> None:
 def test_cells_without_any_letters_answer_nothing(tmp_path: Path) -> None:
     store = _store(tmp_path, [])
     assert refresh(store) == 0
-    for name in CONVERTED:
-        raw, cells = _raw_and_cells(store, name, {})
+    for name, parameter in CONVERTED.items():
+        required = parameter == "treatment (required)"
+        values: dict[str, Node] = {"treatment": URIRef(ACUPUNCTURE)} if required else {}
+        raw, cells = _raw_and_cells(store, name, values)
         assert raw.rows == cells.rows == []
 
 
@@ -700,3 +819,20 @@ def test_an_item_counts_under_the_section_title_its_own_letter_gives(tmp_path: P
     counted_raw = {str(row[3]): int(row[4]) for row in raw.rows}
     for title in titles:  # the raw query: every item under both titles
         assert counted_raw[title] == counted_raw[title.upper()] == 2
+
+
+def test_a_letter_counts_once_in_a_slice_its_items_share(tmp_path: Path) -> None:
+    """diagnoses-for-treatment counts letters: a letter disputing hydrocodone and tramadol
+    counts once under opioid, the broader concept of both, though each concept's cells count
+    it (regression: summing the concepts' letter counts gave 2)."""
+    record = copy.deepcopy(sample_record("headerless-opioids", "txt"))
+    first, second = record.items[0], record.items[1]
+    assert first.treatment is not None and "hydrocodone" in str(first.treatment.iri)
+    second.treatment = dataclasses.replace(first.treatment, iri=TRAMADOL, label="tramadol")
+    store = _store(tmp_path, [letter_graph(record)])
+    refresh(store)
+    raw, cells = _raw_and_cells(store, "diagnoses-for-treatment", {"treatment": URIRef(OPIOID)})
+    assert cells.rows == raw.rows
+    counts = {(str(row[0]), int(row[2]), int(row[3])) for row in cells.rows}
+    assert counts == {(str(row[0]), 1, 2) for row in cells.rows}
+    assert len(counts) == len(record.diagnoses) >= 2

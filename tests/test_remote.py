@@ -31,7 +31,14 @@ import rdflib
 from click.testing import CliRunner
 from rdflib import Literal, URIRef
 
-from imrkg.aggregates import AGGREGATE_GRAPH, letter_graphs, refresh
+from imrkg.aggregates import (
+    AGGREGATE_GRAPH,
+    is_current,
+    letter_graphs,
+    read_cells,
+    refresh,
+    stored_cells,
+)
 from imrkg.build import BuildSummary, build
 from imrkg.cli import main
 from imrkg.errors import QueryError
@@ -352,6 +359,33 @@ def test_building_again_skips_the_letters_it_holds_and_force_replaces_them(
     assert forced.loaded == 3 and not forced.failed
     assert _graph_sizes(remote) == sizes == _graph_sizes(local)
     assert remote.letter_digests() == local.letter_digests()
+
+
+def _cell_totals(store: KnowledgeStore | RemoteStore) -> set[tuple[str, ...]]:
+    """Per aggregate and measure, the cells and the sum of their counts."""
+    answer = store.query(
+        "PREFIX imr: <https://w3id.org/imr-kg/ontology#>\n"
+        "SELECT ?aggregate ?measure (COUNT(?cell) AS ?cells) (SUM(?n) AS ?total) WHERE {"
+        f" GRAPH <{AGGREGATE_GRAPH}> {{ ?cell imr:slice/imr:aggregate ?aggregate ; ?measure ?n"
+        " FILTER (?measure IN (imr:letterCount, imr:itemCount, imr:upheldCount,"
+        " imr:overturnedCount)) } } GROUP BY ?aggregate ?measure"
+    )
+    assert isinstance(answer, Solutions) and len(answer.rows) > 10
+    return {tuple(str(term) for term in row) for row in answer.rows}
+
+
+def test_a_recount_on_the_server_counts_what_the_local_store_counts(built: Built) -> None:
+    """refresh on a server fetches its letters and counts them on Oxigraph (regression:
+    run on Virtuoso, the cell queries failed, "Function year needs a datetime", or
+    miscounted co-diagnoses' pairs)."""
+    remote, local = built.remote, built.local
+    assert stored_cells(remote, letter_graphs(remote)) == read_cells(local)
+    refresh(remote)
+    assert _cell_totals(remote) == _cell_totals(local)
+    assert _graph_sizes(remote)[AGGREGATE_GRAPH] == _graph_sizes(local)[AGGREGATE_GRAPH]
+    with pytest.raises(StoreError, match="row cap"):
+        read_cells(remote)  # more cells than Debian's Virtuoso lets through: not cut silently
+    assert is_current(remote)
 
 
 def test_a_graph_is_removed_whole(built: Built) -> None:
