@@ -42,7 +42,7 @@ same triples. A build keeps them in step:
   afresh.
 
 >>> sorted(AGGREGATES)[:3]
-['ca-vs-imr-citations', 'denial-reasons', 'items']
+['ca-vs-imr-citations', 'co-diagnoses', 'denial-reasons']
 >>> cell = Cell("outcomes-by-year", (Literal("2017"),), None, "items")
 >>> graph = aggregate_graph(Counter({cell: 3}))
 >>> sorted(str(o) for s, p, o in graph if p in (IMR.byYear, IMR.itemCount, IMR.upheldCount))
