@@ -193,6 +193,9 @@ AGGREGATES: dict[str, Aggregate] = {
         ),
         # internal total: the letters naming each diagnosis, the weights of co-diagnoses' pairs
         Aggregate("diagnoses", ("diagnosis",), ("letters",), False),
+        # internal total: the items per similarity key, from which similar-cases picks the
+        # sampling level to read each key at
+        Aggregate("similarity-keys", ("similarity_key",), ("items",), False),
     )
 }
 KEY_PROPERTIES = {

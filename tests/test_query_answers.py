@@ -375,64 +375,100 @@ def test_overturned_items(store: KnowledgeStore, records: list[LetterRecord]) ->
     )
 
 
-def test_similar_cases(store: KnowledgeStore, records: list[LetterRecord]) -> None:
-    vocabulary = load_vocabulary()
-
-    def category(item: Item) -> str | None:
-        t = item.treatment
-        found = vocabulary.inherited(t.iri, IMR.dwcCategory) if t is not None and t.iri else None
-        return str(found) if found is not None else None
+def _similar_pairs(given: LetterRecord, others: Iterable[LetterRecord]) -> list[tuple[Any, ...]]:
+    """What similar-cases must answer for a case when every item sharing a treatment is
+    compared: the rows, best first, as (-score, for_item, case, item, treatment, regions,
+    diagnoses, outcome)."""
 
     def codes(record: LetterRecord) -> set[str]:
         return {d.icd10[:3] for d in record.diagnoses if d.icd10}
 
+    pairs = []
+    for mine in given.items:
+        if mine.treatment is None or not mine.treatment.iri:
+            continue
+        for other in others:
+            if letter_key(other) == letter_key(given):
+                continue
+            for theirs in other.items:
+                if theirs.treatment is None or theirs.treatment.iri != mine.treatment.iri:
+                    continue
+                regions = {r.iri for r in mine.body_regions if r.iri} & {
+                    r.iri for r in theirs.body_regions if r.iri
+                }
+                shared = codes(given) & codes(other)
+                pairs.append(
+                    (
+                        -(2 + len(regions) + len(shared)),
+                        mine.number,
+                        letter_key(other),
+                        theirs.number,
+                        label(theirs.treatment.iri),
+                        len(regions),
+                        len(shared),
+                        theirs.outcome,
+                    )
+                )
+    return sorted(pairs, key=lambda p: p[:4])
+
+
+def _similar_rows(answer: Solutions) -> list[tuple[Any, ...]]:
+    return [
+        (
+            -r["score"],
+            r["for_item"],
+            r["case"],
+            r["item"],
+            r["treatment"],
+            r["shared_regions"],
+            r["shared_diagnoses"],
+            r["outcome"],
+        )
+        for r in rows(answer)
+    ]
+
+
+def test_similar_cases(store: KnowledgeStore, records: list[LetterRecord]) -> None:
+    """In a store this small every key is read at level 0: every item of another letter with
+    the same treatment is compared."""
+    compared = 0
     for given in records:
         if not given.case_number:
             continue
-        pairs = []
-        for mine in given.items:
-            if category(mine) is None:
-                continue
-            for other in records:
-                if letter_key(other) == letter_key(given):
-                    continue
-                for theirs in other.items:
-                    if category(theirs) != category(mine):
-                        continue
-                    assert mine.treatment is not None and theirs.treatment is not None
-                    base = 2 if theirs.treatment.iri == mine.treatment.iri else 1
-                    regions = {r.iri for r in mine.body_regions if r.iri} & {
-                        r.iri for r in theirs.body_regions if r.iri
-                    }
-                    shared = codes(given) & codes(other)
-                    pairs.append(
-                        (
-                            -(base + len(regions) + len(shared)),
-                            mine.number,
-                            letter_key(other),
-                            theirs.number,
-                            label(theirs.treatment.iri),
-                            len(regions),
-                            len(shared),
-                            theirs.outcome,
-                        )
-                    )
-        pairs.sort(key=lambda p: p[:4])
+        pairs = _similar_pairs(given, records)
+        compared += len(pairs)
         answer = run_named(store, "similar-cases", {"case": given.case_number, "limit": "7"})
-        got = [
-            (
-                -r["score"],
-                r["for_item"],
-                r["case"],
-                r["item"],
-                r["treatment"],
-                r["shared_regions"],
-                r["shared_diagnoses"],
-                r["outcome"],
-            )
-            for r in rows(answer)
-        ]
-        assert got == pairs[:7], given.case_number
+        assert _similar_rows(answer) == pairs[:7], given.case_number
+    assert compared > 20
+
+
+def test_similar_cases_compares_a_sample_of_a_crowded_key(tmp_path: Path) -> None:
+    """150 letters like one sample: each of its keys is carried by 150 items, so similar-cases
+    reads them at level 2 (128 < 150 <= 256), the items whose IRI hash has two trailing zero
+    bits, and compares the case with those only, whatever the store's size."""
+    base = sample_record("headerless-opioids", "txt")
+    letters = []
+    for number in range(150):
+        record = copy.deepcopy(base)
+        record.case_number = f"CM19-{number:07d}"
+        letters.append(record)
+    store = KnowledgeStore(tmp_path / "store")
+    store.load_vocabularies()
+    graphs = [letter_graph(record) for record in letters]
+    for graph in graphs:
+        store.replace_graph(graph)
+    refresh(store)
+    given = letters[0]
+    sampled = set()  # (case, item number) of the items carrying their keys at level 2
+    for record, graph in zip(letters, graphs, strict=True):
+        for item, key in graph.subject_objects(IMR.similarityKey):
+            if str(key).endswith("|2"):
+                sampled.add((letter_key(record), int(graph.value(item, IMR.itemNumber))))
+    kept = [p for p in _similar_pairs(given, letters) if (p[2], p[3]) in sampled]
+    assert 10 < len(kept) < 64 * len(given.items)
+    answer = run_named(store, "similar-cases", {"case": given.case_number, "limit": "100000"})
+    assert _similar_rows(answer) == kept
+    assert len(kept) < len(_similar_pairs(given, letters)) / 2
 
 
 def test_case(store: KnowledgeStore, records: list[LetterRecord]) -> None:
