@@ -68,9 +68,9 @@ IMR = TermNamespace(BASE + "ontology#")
 ID = BASE + "id/"
 GRAPH = BASE + "graph/"
 VOCAB = BASE + "vocab/"
-# The highest sampling level of a similarity key: enough for keys of 64 * 2**20 items, read a
-# few dozen at a time (see similarity_keys).
-SIMILARITY_LEVELS = 20
+# The highest sampling level of a similarity key (imr:similarityKeyLevel1 to ...Level10):
+# enough for keys of 64 * 4**10 items, read a few dozen at a time (see similarity_keys).
+SIMILARITY_LEVELS = 10
 OA = TermNamespace("http://www.w3.org/ns/oa#")
 SCHEMA = TermNamespace("https://schema.org/")
 ICD10CM = Namespace("http://purl.bioontology.org/ontology/ICD10CM/")
@@ -506,32 +506,35 @@ def _reviewer(m: _Mapper) -> None:
 
 def similarity_keys(
     item: str, treatment: str, regions: Iterable[str], codes: Iterable[str]
-) -> list[str]:
-    """The keys that similar-cases finds an item by: its treatment concept with each body
-    region it names, with the category (first three characters) of each ICD-10-CM code of its
-    case, and alone ("any"), each followed by a sampling level.
+) -> tuple[list[str], int]:
+    """The keys that similar-cases finds an item by, and the item's sampling level.
 
-    Every item carries each key at level 0, so that two items share a region or a diagnosis
-    category exactly when they share its level-0 key. An item also carries the key at levels 1
-    to *z*, where *z* is the number of trailing zero bits of a hash of its IRI (at most
-    :data:`SIMILARITY_LEVELS`): level *l* holds about one item in 2**l, the same ones for every
-    key. similar-cases reads each key at the level that holds a few dozen items, whatever the
-    size of the store (the items per level-0 key are counted in the aggregate cells).
+    The keys are its treatment concept with each body region it names, with the category
+    (first three characters) of each ICD-10-CM code of its case, and alone ("any"). Two items
+    share a region or a diagnosis category exactly when they share its key.
+
+    The sampling level is half the number of trailing zero bits of a hash of the item's IRI,
+    at most :data:`SIMILARITY_LEVELS`: about one item in 4**l has level l or more. An item
+    states each key with imr:similarityKey and again with imr:similarityKeyLevel1 up to its
+    level, so that similar-cases can read a key's items at the level that holds a few dozen
+    of them, whatever the size of the store (the items per key are counted in the cells).
 
     >>> item = "https://w3id.org/imr-kg/id/letter/CM00-00001/item/1"
-    >>> similarity_keys(item, VOCAB + "treatment/acupuncture",
-    ...                 [VOCAB + "body-region/lumbar-spine"], ["M54.16", "M54.5", "M51.26"])
-    ... # doctest: +NORMALIZE_WHITESPACE
-    ['treatment/acupuncture|any|0', 'treatment/acupuncture|body-region/lumbar-spine|0',
-     'treatment/acupuncture|icd10-category/M51|0', 'treatment/acupuncture|icd10-category/M54|0']
+    >>> keys, level = similarity_keys(item, VOCAB + "treatment/acupuncture",
+    ...                               [VOCAB + "body-region/lumbar-spine"], ["M54.16", "M54.5"])
+    >>> keys  # doctest: +NORMALIZE_WHITESPACE
+    ['treatment/acupuncture|any', 'treatment/acupuncture|body-region/lumbar-spine',
+     'treatment/acupuncture|icd10-category/M54']
+    >>> 0 <= level <= SIMILARITY_LEVELS
+    True
     """
     concept = treatment.removeprefix(VOCAB)
-    bases = {f"{concept}|any"}
-    bases.update(f"{concept}|{region.removeprefix(VOCAB)}" for region in regions)
-    bases.update(f"{concept}|icd10-category/{code[:3]}" for code in codes)
+    keys = {f"{concept}|any"}
+    keys.update(f"{concept}|{region.removeprefix(VOCAB)}" for region in regions)
+    keys.update(f"{concept}|icd10-category/{code[:3]}" for code in codes)
     digest = int.from_bytes(hashlib.sha256(item.encode()).digest()[:8], "big")
-    levels = min((digest & -digest).bit_length() - 1 if digest else 64, SIMILARITY_LEVELS)
-    return sorted(f"{base}|{level}" for base in bases for level in range(levels + 1))
+    zeros = (digest & -digest).bit_length() - 1 if digest else 64
+    return sorted(keys), min(zeros // 2, SIMILARITY_LEVELS)
 
 
 def _item(m: _Mapper, item: Item, index: int) -> None:
@@ -556,8 +559,11 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
     if treatment is not None and treatment.iri:
         regions = [region.iri for region in item.body_regions if region.iri]
         codes = [diagnosis.icd10 for diagnosis in m.record.diagnoses if diagnosis.icd10]
-        for key in similarity_keys(str(node), treatment.iri, regions, codes):
+        keys, level = similarity_keys(str(node), treatment.iri, regions, codes)
+        for key in keys:
             g.add((node, IMR.similarityKey, Literal(key)))
+            for sampled in range(1, level + 1):
+                g.add((node, IMR[f"similarityKeyLevel{sampled}"], Literal(key)))
     for number, region in enumerate(item.body_regions, start=1):
         mention = m.fact(URIRef(f"{node}/region/{number}"), IMR.BodyRegionMention, region.text)
         g.add((node, IMR.regionMention, mention))

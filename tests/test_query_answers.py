@@ -443,9 +443,9 @@ def test_similar_cases(store: KnowledgeStore, records: list[LetterRecord]) -> No
 
 
 def test_similar_cases_compares_a_sample_of_a_crowded_key(tmp_path: Path) -> None:
-    """150 letters like one sample: each of its keys is carried by 150 items, so similar-cases
-    reads them at level 2 (128 < 150 <= 256), the items whose IRI hash has two trailing zero
-    bits, and compares the case with those only, whatever the store's size."""
+    """150 letters like one sample: each of its keys is stated by 150 items, so similar-cases
+    reads them at level 1 (64 < 150 <= 256), the items stating their keys with
+    imr:similarityKeyLevel1 (about one in four), and compares the case with those only."""
     base = sample_record("headerless-opioids", "txt")
     letters = []
     for number in range(150):
@@ -459,11 +459,10 @@ def test_similar_cases_compares_a_sample_of_a_crowded_key(tmp_path: Path) -> Non
         store.replace_graph(graph)
     refresh(store)
     given = letters[0]
-    sampled = set()  # (case, item number) of the items carrying their keys at level 2
+    sampled = set()  # (case, item number) of the items stating their keys at level 1
     for record, graph in zip(letters, graphs, strict=True):
-        for item, key in graph.subject_objects(IMR.similarityKey):
-            if str(key).endswith("|2"):
-                sampled.add((letter_key(record), int(graph.value(item, IMR.itemNumber))))
+        for item in set(graph.subjects(IMR.similarityKeyLevel1, None)):
+            sampled.add((letter_key(record), int(graph.value(item, IMR.itemNumber))))
     kept = [p for p in _similar_pairs(given, letters) if (p[2], p[3]) in sampled]
     assert 10 < len(kept) < 64 * len(given.items)
     answer = run_named(store, "similar-cases", {"case": given.case_number, "limit": "100000"})
