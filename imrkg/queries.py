@@ -51,7 +51,9 @@ from rdflib.term import Node
 from imrkg.errors import QueryError, ResourceError
 from imrkg.resources import queries_dir
 from imrkg.results import Answer, Solutions
-from imrkg.store import KnowledgeStore
+from imrkg.store import VOCABULARY_GRAPH, KnowledgeStore
+
+IMR_SOURCE_SHA256 = "https://w3id.org/imr-kg/ontology#sourceSha256"
 
 PARAMETER_TYPES = ("string", "integer", "decimal", "boolean", "date", "iri", "case", "treatment")
 TREATMENT_SCHEME = "https://w3id.org/imr-kg/vocab/treatment"
@@ -352,16 +354,44 @@ SELECT ?concept ?label WHERE {
 """
 
 
-def _treatment(store: KnowledgeStore, parameter: Parameter, raw: str) -> URIRef:
-    """A treatment concept by IRI, local name or any of its labels (case and spacing ignored)."""
+_VOCABULARY_DIGEST = f"""
+SELECT ?digest WHERE {{
+  GRAPH <{VOCABULARY_GRAPH}> {{ <{VOCABULARY_GRAPH}> <{IMR_SOURCE_SHA256}> ?digest }}
+}}
+"""
+# (store, vocabulary digest) -> the treatment concepts and the concepts of each label
+_LABELS: dict[tuple[str, str], tuple[frozenset[str], dict[str, set[str]]]] = {}
+
+
+def _treatment_labels(store: KnowledgeStore) -> tuple[frozenset[str], dict[str, set[str]]]:
+    """The treatment concepts and, for each label (lower case, single spaces), the concepts it
+    names. Reading them costs ~120 ms (every label of the vocabulary into Python), more than a
+    query reading the cells, so they are kept per store and vocabulary digest: a server or a
+    notebook reads them once. A store that states no digest is read every time."""
+    found = store.query(_VOCABULARY_DIGEST)
+    digest = str(found.rows[0][0]) if isinstance(found, Solutions) and found.rows else None
+    key = (str(store.path), digest or "")
+    if digest is not None and key in _LABELS:
+        return _LABELS[key]
     answer = store.query(bind(_TREATMENT_LABELS, {"scheme": URIRef(TREATMENT_SCHEME)}))
     assert isinstance(answer, Solutions)
-    wanted = " ".join(raw.lower().split())
     by_label: dict[str, set[str]] = {}
     concepts: set[str] = set()
     for concept, label in answer.rows:
         concepts.add(str(concept))
         by_label.setdefault(" ".join(str(label).lower().split()), set()).add(str(concept))
+    read = (frozenset(concepts), by_label)
+    if digest is not None and concepts:
+        if len(_LABELS) >= 8:
+            _LABELS.clear()
+        _LABELS[key] = read
+    return read
+
+
+def _treatment(store: KnowledgeStore, parameter: Parameter, raw: str) -> URIRef:
+    """A treatment concept by IRI, local name or any of its labels (case and spacing ignored)."""
+    concepts, by_label = _treatment_labels(store)
+    wanted = " ".join(raw.lower().split())
     if not concepts:
         raise QueryError(
             f"the store at {store.path} holds no treatment vocabulary (run 'imrkg build')"

@@ -20,6 +20,7 @@ from imrkg.loader.extract import _over_limit
 from imrkg.queries import (
     PARAMETER_TYPES,
     bind,
+    bound_values,
     is_update,
     library,
     named_query,
@@ -406,3 +407,26 @@ def test_sparql_reads_text_files_and_stdin(store_path: Path, tmp_path: Path) -> 
         )
         assert code == 0, err
         assert out.splitlines() == ["n", str(items)]
+
+
+def test_treatment_labels_are_read_again_when_the_vocabulary_changes(tmp_path: Path) -> None:
+    """The treatment labels are kept per store and vocabulary digest (reading them cost ~120
+    ms a query): a label that a changed vocabulary adds is found, not missed from the cache."""
+    store = KnowledgeStore(tmp_path / "store")
+    store.load_vocabularies()
+    query = named_query("diagnoses-for-treatment")
+    acupuncture = URIRef("https://w3id.org/imr-kg/vocab/treatment/acupuncture")
+    assert bound_values(store, query, {"treatment": "acupuncture"})[0]["treatment"] == acupuncture
+    with pytest.raises(QueryError, match="no treatment 'needle therapy xyz'"):
+        bound_values(store, query, {"treatment": "needle therapy xyz"})
+    vocabulary = "<https://w3id.org/imr-kg/graph/vocabulary>"
+    digest = "<https://w3id.org/imr-kg/ontology#sourceSha256>"
+    store.store.update(
+        f"DELETE WHERE {{ GRAPH {vocabulary} {{ {vocabulary} {digest} ?d }} }} ;"
+        f" INSERT DATA {{ GRAPH {vocabulary} {{ {vocabulary} {digest} 'changed' ."
+        f" {acupuncture.n3()} <http://www.w3.org/2004/02/skos/core#altLabel>"
+        " 'needle therapy xyz' } }"
+    )
+    assert bound_values(store, query, {"treatment": "Needle  therapy XYZ"})[0]["treatment"] == (
+        acupuncture
+    )
