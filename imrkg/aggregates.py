@@ -77,9 +77,11 @@ from imrkg.store import (
     ONTOLOGY_GRAPH,
     VOCABULARY_GRAPH,
     KnowledgeStore,
+    Queryable,
     StoreError,
     quads_of,
     to_rdflib,
+    vocabulary_digest,
 )
 
 CELL_BASE = ID + "aggregate/"
@@ -222,14 +224,6 @@ class Cell(NamedTuple):
 # (aggregate, key, slice treatment): one cell, whatever its measures
 CellId = tuple[str, tuple[Literal | None, ...], URIRef | None]
 Triple = tuple[URIRef, URIRef, Node]
-
-
-class Queryable(Protocol):
-    """What counting cells needs of a store: SPARQL with chosen default and named graphs."""
-
-    def query(
-        self, sparql: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()
-    ) -> Answer: ...
 
 
 class CellStore(Queryable, Protocol):
@@ -600,12 +594,7 @@ def stored_digest(store: Queryable) -> str | None:
 def current_digest(store: Queryable) -> str:
     """The digest cells counted now would carry: of the store's vocabulary (the digest of its
     files that the vocabulary graph states) and of the installed cell queries."""
-    answer = store.query(
-        f"SELECT ?d WHERE {{ <{VOCABULARY_GRAPH}> <{IMR.sourceSha256}> ?d }}",
-        default_graphs=[VOCABULARY_GRAPH],
-    )
-    assert isinstance(answer, Solutions)
-    vocabulary = next((str(row[0]) for row in answer.rows), "")
+    vocabulary = vocabulary_digest(store) or ""
     return hashlib.sha256(f"{vocabulary}\n{definitions_digest()}".encode()).hexdigest()
 
 

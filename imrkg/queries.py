@@ -51,9 +51,7 @@ from rdflib.term import Node
 from imrkg.errors import QueryError, ResourceError
 from imrkg.resources import queries_dir
 from imrkg.results import Answer, Solutions
-from imrkg.store import VOCABULARY_GRAPH, KnowledgeStore
-
-IMR_SOURCE_SHA256 = "https://w3id.org/imr-kg/ontology#sourceSha256"
+from imrkg.store import KnowledgeStore, vocabulary_digest
 
 PARAMETER_TYPES = ("string", "integer", "decimal", "boolean", "date", "iri", "case", "treatment")
 TREATMENT_SCHEME = "https://w3id.org/imr-kg/vocab/treatment"
@@ -354,11 +352,6 @@ SELECT ?concept ?label WHERE {
 """
 
 
-_VOCABULARY_DIGEST = f"""
-SELECT ?digest WHERE {{
-  GRAPH <{VOCABULARY_GRAPH}> {{ <{VOCABULARY_GRAPH}> <{IMR_SOURCE_SHA256}> ?digest }}
-}}
-"""
 # (store, vocabulary digest) -> the treatment concepts and the concepts of each label
 _LABELS: dict[tuple[str, str], tuple[frozenset[str], dict[str, set[str]]]] = {}
 
@@ -368,8 +361,7 @@ def _treatment_labels(store: KnowledgeStore) -> tuple[frozenset[str], dict[str, 
     names. Reading them costs ~120 ms (every label of the vocabulary into Python), more than a
     query reading the cells, so they are kept per store and vocabulary digest: a server or a
     notebook reads them once. A store that states no digest is read every time."""
-    found = store.query(_VOCABULARY_DIGEST)
-    digest = str(found.rows[0][0]) if isinstance(found, Solutions) and found.rows else None
+    digest = vocabulary_digest(store)
     key = (str(store.path), digest or "")
     if digest is not None and key in _LABELS:
         return _LABELS[key]

@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyoxigraph as ox
 import rdflib
@@ -47,6 +47,38 @@ SOURCE_FILE_DIGEST = ox.NamedNode("https://w3id.org/imr-kg/ontology#sourceFileSh
 
 class StoreError(ImrKgError):
     """The store cannot be opened or written."""
+
+
+class Queryable(Protocol):
+    """What reading a store needs of it: SPARQL with chosen default and named graphs. The
+    local store and the remote one have it, and so does the cells' scratch store."""
+
+    def query(
+        self, sparql: str, *, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()
+    ) -> Answer: ...
+
+
+_VOCABULARY_DIGEST = (
+    f"SELECT ?digest WHERE {{ <{VOCABULARY_GRAPH}> <{_SOURCE_DIGEST.value}> ?digest }}"
+)
+
+
+def vocabulary_digest(store: Queryable) -> str | None:
+    """The digest of the vocabulary files that a store's vocabulary graph states it was loaded
+    from (see :meth:`KnowledgeStore.load_vocabularies`), or None where it states none.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     store = KnowledgeStore(Path(folder))
+    ...     before = vocabulary_digest(store)
+    ...     _ = store.load_vocabularies()
+    ...     (before, len(vocabulary_digest(store) or ""))
+    (None, 64)
+    """
+    answer = store.query(_VOCABULARY_DIGEST, default_graphs=[VOCABULARY_GRAPH])
+    if not isinstance(answer, Solutions):
+        raise StoreError("the vocabulary's digest was not answered with a table")
+    return next((str(row[0]) for row in answer.rows if row[0] is not None), None)
 
 
 def default_store_path() -> Path:
