@@ -308,12 +308,13 @@ def cells_of(store: Queryable, graphs: Sequence[str]) -> Counter[Cell]:
     for name, found in rows.items():
         aggregate = AGGREGATES[name]
         width = len(aggregate.keys)
-        counted = aggregate.columns[width + int(aggregate.by_treatment) + aggregate.names_letters :]
+        start = width + int(aggregate.by_treatment) + int(aggregate.names_letters)
+        counted = aggregate.columns[start:]  # the measures the query counts itself
         letters: set[tuple[Cell, Node | None]] = set()  # (cell, letter) of names_letters
         for row in found:
             key = tuple(_literal(term) for term in row[:width])
             treatment = _iri(row[width]) if aggregate.by_treatment else None
-            counts = row[len(aggregate.columns) - len(counted) :]
+            counts = row[start:]
             # Each item has one treatment (the shapes allow no more), so its own treatment's
             # count goes, once, to that concept's slice, each broader concept's, and all's.
             for scope in slices.get(treatment, (None,)):
