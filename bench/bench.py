@@ -523,10 +523,11 @@ def markdown(results: list[SizeResult], jobs: int) -> str:
         for r in results:
             ms = r.figures["queries"][name]["ms"]
             other = r.figures["rdflib"]["queries"].get(name)
-            if other and other.get("timed_out"):  # a lower bound: rdflib was stopped
-                cells.append(f" {ms:,.1f} | > {other['ms']:,.0f} | > {other['ms'] / ms:,.0f}x |")
-            elif other:
-                cells.append(f" {ms:,.1f} | {other['ms']:,.0f} | {other['ms'] / ms:,.0f}x |")
+            if other:
+                bound = "> " if other.get("timed_out") else ""  # a lower bound: rdflib stopped
+                ratio = other["ms"] / ms
+                shown = f"{ratio:,.0f}" if ratio >= 10 else f"{ratio:.1f}"  # not "0x" below 1
+                cells.append(f" {ms:,.1f} | {bound}{other['ms']:,.0f} | {bound}{shown}x |")
             else:
                 cells.append(f" {ms:,.1f} | not run | - |")
         lines.append("".join(cells))
