@@ -290,6 +290,48 @@ class Item:
     span: Span | None = None
     spans: dict[str, Span] = field(default_factory=dict)
 
+    def exceeds_guideline_limit(self) -> bool:
+        """Whether the request asks for more than its treatment's guideline limit: more
+        visits, sessions or treatments than a limit that counts them, or a longer time
+        (in whole days) than a time limit.
+
+        >>> pt = Treatment("physical therapy", guideline_limit=10, guideline_limit_unit="visit")
+        >>> Item("PT x 12", "upheld", treatment=pt, quantity=12).exceeds_guideline_limit()
+        True
+        >>> tens = Treatment("TENS unit", guideline_limit=1, guideline_limit_unit="month")
+        >>> rental = Duration(value=30, unit="day", weeks=30 / 7)
+        >>> Item("TENS x 30 days", "upheld", treatment=tens, duration=rental
+        ...      ).exceeds_guideline_limit()
+        False
+        """
+        treatment = self.treatment
+        if treatment is None:
+            return False
+        limit, unit = treatment.guideline_limit, treatment.guideline_limit_unit
+        if limit is None or unit is None:
+            return False
+        if counts_units(unit):
+            return self.quantity is not None and self.quantity > limit
+        duration = self.duration
+        if unit in DAYS_PER_UNIT and duration is not None and duration.weeks is not None:
+            # whole days: a '30 day trial' is 30/7 weeks, which times 7 is not quite 30 in floats
+            return round(duration.weeks * 7) > limit * DAYS_PER_UNIT[unit]
+        return False
+
+
+def counts_units(unit: str) -> bool:
+    """Whether a guideline limit's unit counts things given (visits, sessions,
+    treatments) rather than a time.
+
+    >>> counts_units("visit"), counts_units("month")
+    (True, False)
+    """
+    return any(word in unit for word in ("visit", "session", "treatment"))
+
+
+# The days of a time limit's unit, as over-guideline-limit compares durations.
+DAYS_PER_UNIT = {"day": 1.0, "week": 7.0, "month": 30.0}
+
 
 @dataclass
 class LetterRecord:

@@ -48,6 +48,7 @@ from imrkg.record import (
     UtilizationReview,
     UtilizationReviewAction,
     Worker,
+    counts_units,
 )
 
 OUTCOME_BASE = SCHEMES["outcome"] + "/"
@@ -400,7 +401,7 @@ def _item(nt: NormalizedText, block: ItemBlock) -> Item:
         rationale_text,
         OUTCOME_BASE + outcome,
         lineage,
-        _over_limit(item),
+        item.exceeds_guideline_limit(),
         (block.request.value, piece.text),
     )
     item.reasons = codes
@@ -478,35 +479,9 @@ def _guideline_limit(iri: str, ancestors: Iterable[str]) -> tuple[int | None, st
             if maximum is not None:
                 limits.append((int(str(maximum)), str(unit) if unit is not None else "visit"))
         if limits:
-            counted = [lim for lim in limits if _counts(lim[1])]
+            counted = [lim for lim in limits if counts_units(lim[1])]
             return max(counted or limits)
     return None, None
-
-
-def _counts(unit: str) -> bool:
-    return any(word in unit for word in ("visit", "session", "treatment"))
-
-
-_DAYS_PER = {"day": 1.0, "week": 7.0, "month": 30.0}
-
-
-def _over_limit(item: Item) -> bool:
-    """Whether the item asks for more than its treatment's guideline limit: more
-    visits than a visit limit, or a longer time than a time limit."""
-    treatment = item.treatment
-    if (
-        treatment is None
-        or treatment.guideline_limit is None
-        or treatment.guideline_limit_unit is None
-    ):
-        return False
-    limit, unit = treatment.guideline_limit, treatment.guideline_limit_unit
-    if _counts(unit):
-        return item.quantity is not None and item.quantity > limit
-    if unit in _DAYS_PER and item.duration is not None and item.duration.weeks is not None:
-        # whole days: a '30 day trial' is 30/7 weeks, which times 7 is not quite 30 in floats
-        return round(item.duration.weeks * 7) > limit * _DAYS_PER[unit]
-    return False
 
 
 @cache
