@@ -245,21 +245,38 @@ class CompiledShapes:
 
     def run(self, sources: Iterable[TripleSource], extra: Iterable[Triple] = ()) -> list[Finding]:
         """The results of validating the union of ``sources`` (plus ``extra``
-        triples, such as class facts) against the shapes."""
-        store = ox.Store()
-        loader = _Loader(store)
+        triples, such as class facts) against the shapes: :meth:`check` of :meth:`load`."""
+        return self.check(self.load(sources, extra))
+
+    def load(self, sources: Iterable[TripleSource], extra: Iterable[Triple] = ()) -> LoadedData:
+        """The union of ``sources`` and ``extra`` in a fresh in-memory store, ready to check
+        (a step of its own so that a benchmark can time loading and checking apart)."""
+        loader = _Loader(ox.Store())
         for source in sources:
             loader.load(source)
         loader.load_prepared(_prepared(extra))
+        return LoadedData(loader)
+
+    def check(self, data: LoadedData) -> list[Finding]:
+        """The results of every check on loaded data."""
+        loader = data.loader
         findings: list[Finding] = []
         for check in self.checks:
-            solutions = store.query(check.query)
+            solutions = loader.store.query(check.query)
             assert isinstance(solutions, ox.QuerySolutions)
             for solution in solutions:
                 focus = loader.back(solution["this"])
                 value = loader.back(solution["value"]) if check.has_value else None
                 findings.append(Finding(check, focus, value))
         return findings
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    """Data loaded for checking (:meth:`CompiledShapes.load`): the store and the map of
+    its terms back to the data's rdflib terms."""
+
+    loader: _Loader
 
 
 _COMPILED: dict[int, CompiledShapes] = {}
