@@ -16,7 +16,6 @@ from rdflib.plugins.sparql import prepareQuery
 
 from imrkg.cli import main
 from imrkg.errors import QueryError, ResourceError
-from imrkg.loader.extract import _over_limit
 from imrkg.queries import (
     PARAMETER_TYPES,
     bind,
@@ -273,9 +272,9 @@ def test_a_thirty_day_trial_is_not_over_a_thirty_day_limit() -> None:
     tens = Treatment(label="TENS", guideline_limit=30, guideline_limit_unit="day")
     item = Item(request="TENS unit, 30 day trial", outcome="upheld", treatment=tens)
     item.duration = Duration(value=30, unit="day", weeks=30 / 7)
-    assert not _over_limit(item)
+    assert not item.exceeds_guideline_limit()
     item.duration = Duration(value=31, unit="day", weeks=31 / 7)
-    assert _over_limit(item)
+    assert item.exceeds_guideline_limit()
 
 
 # ------------------------------------------------------------------ commands
