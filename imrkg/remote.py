@@ -586,15 +586,16 @@ class RemoteStore:
         self._put(str(graph.identifier), triples)
         return len(triples)
 
-    def add_letters(self, nquads: bytes) -> None:
-        """Add letter graphs given as N-Quads (graphs the build has just removed): each graph
-        in one request, so that a reader, or a build resumed after a crash, sees a letter
-        whole or not at all, and with it the digests of the files it came from. (The
-        batch is not one transaction as in the local store: the protocols write one graph
-        per request. Nothing depends on it, since the digests travel inside each graph.)"""
+    def add_letters(self, letters: bytes, digests: bytes, *, bulk: bool = False) -> None:
+        """Add letter graphs given as N-Quads (graphs the build has just removed), with the
+        digests of the files they came from (N-Quads in the same graphs): each graph, its
+        digests inside, in one request, so that a reader, or a build resumed after a crash,
+        sees a letter whole or not at all, and with it its digests. (The batch is not one
+        transaction: the protocols write one graph per request.) ``bulk`` changes nothing
+        here: the server decides how it writes."""
         graphs: dict[str, list[ox.Triple]] = {}
         try:
-            for quad in ox.parse(nquads, format=ox.RdfFormat.N_QUADS):
+            for quad in ox.parse(letters + digests, format=ox.RdfFormat.N_QUADS):
                 if not isinstance(quad.graph_name, ox.NamedNode):
                     raise SyntaxError("a letter's triple outside a named graph")
                 graphs.setdefault(quad.graph_name.value, []).append(quad.triple)
