@@ -559,7 +559,7 @@ def _item(m: _Mapper, item: Item, index: int) -> None:
     if item.exceeds_guideline_limit():
         # stated here, once per letter, so that over-guideline-limit reads these few items
         # instead of walking every item's treatment up to its limits at query time
-        g.add((node, RDF.type, IMR.OverGuidelineLimitItem))
+        g.add((node, IMR.exceedsGuidelineLimit, Literal(True)))
     if treatment is not None and treatment.iri:
         regions = [region.iri for region in item.body_regions if region.iri]
         codes = [diagnosis.icd10 for diagnosis in m.record.diagnoses if diagnosis.icd10]
