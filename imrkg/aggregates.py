@@ -708,7 +708,8 @@ def apply(store: CellStore, delta: Mapping[Cell, int], *, bulk: bool = False) ->
     other store gets the whole aggregate graph rewritten. With ``bulk``, a store that
     bulk-loads (:class:`BulkLoadable`) gets the new triples that way, between two updates:
     three writes, not one, for a build whose cells are not current until it ends
-    (:func:`begin`); an INSERT DATA of a thousand letters' cells took 9 s, a bulk load 1.4 s."""
+    (:func:`begin`). Adding a thousand letters' cells (187k triples) in one update took 9.3 s
+    in a build; the same triples took 2.6 s to insert into a fresh store, 1.4 s to bulk-load."""
     delta = {cell: n for cell, n in delta.items() if n}
     if not delta:
         return
