@@ -290,6 +290,9 @@ VIRTUOSO_DEFECTS = {
         "IF(condition, ?x, ?unbound) in a BIND drops or hangs rows:"
         " write OPTIONAL { ?item imr:outcome outcome:upheld . BIND (?item AS ?upheld_item) }"
     ),
+    re.compile(r"BIND \(REGEX\("): (
+        "REGEX(...) in a BIND is 0 whatever it matches: write CONTAINS(...) || CONTAINS(...)"
+    ),
     re.compile(r"FILTER \(\?\w+ < \?\w+\)"): (
         "< between two computed strings compares them inconsistently"
     ),
