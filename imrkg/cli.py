@@ -193,7 +193,8 @@ def _open_store(
 @click.option(
     "--bulk",
     is_flag=True,
-    help="Write letters with Oxigraph's bulk loader: several times faster, but a reader "
+    help="Write letters with Oxigraph's bulk loader: faster (10,000 letters here: 405 s "
+    "instead of 531 s, less memory), but a reader "
     "during the build may see a batch in part or fail to open the store, and a build "
     "stopped part-way leaves letters in part, which the next build removes. For a first "
     "load of a large corpus; the local store only.",
