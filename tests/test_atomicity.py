@@ -52,9 +52,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, in
 
 def _graph_sizes(store_path: Path) -> dict[str, int]:
     """Every letter graph's size, read from a store opened read-only (as a reader does)."""
-    store = KnowledgeStore(store_path, read_only=True).store
+    return _graph_sizes_of(KnowledgeStore(store_path, read_only=True))
+
+
+def _graph_sizes_of(store: KnowledgeStore) -> dict[str, int]:
+    """Every letter graph's size in an open store."""
     sizes = {}
-    for row in store.query(PER_GRAPH):  # type: ignore[union-attr]
+    for row in store.store.query(PER_GRAPH):  # type: ignore[union-attr]
         name = row["g"].value
         if name.startswith(GRAPH) and name[len(GRAPH) :] not in (
             "ontology",
@@ -202,8 +206,3 @@ def test_letters_a_stopped_bulk_build_left_without_digests_are_removed_or_read_a
     assert halves[0] in graphs and halves[1] not in graphs
     assert {str(q) for q in store.quads(sorted(graphs - {halves[0]}))} == whole
     assert _graph_sizes_of(store)[halves[0]] == expected[halves[0]]
-
-
-def _graph_sizes_of(store: KnowledgeStore) -> dict[str, int]:
-    answer = store.store.query(PER_GRAPH)
-    return {row["g"].value: int(row["n"].value) for row in answer}  # type: ignore[union-attr]
