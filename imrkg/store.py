@@ -9,9 +9,10 @@ folder, ``$IMRKG_STORE`` if set, else ``$XDG_DATA_HOME/imr-kg/store``
 
 Each letter lives in its own named graph (``https://w3id.org/imr-kg/graph/KEY``)
 and is replaced whole: the old graph is dropped, the new one written in one
-transaction (or bulk-loaded, see :meth:`KnowledgeStore.add_letters`). The ontology and the vocabularies sit in two more named graphs,
-``graph/ontology`` and ``graph/vocabulary``, reloaded on every build so that
-queries can join letters to concept labels, categories and hierarchies.
+transaction (or bulk-loaded, see :meth:`KnowledgeStore.add_letters`). The
+ontology and the vocabularies sit in two more named graphs, ``graph/ontology``
+and ``graph/vocabulary``, reloaded on every build so that queries can join
+letters to concept labels, categories and hierarchies.
 """
 
 from __future__ import annotations
